@@ -1,0 +1,128 @@
+"""`python -m bench`: run, list, status, report, export.
+
+All user-fixable problems arrive here as UserError and leave as one line on
+stderr with exit code 2. Keras is imported only by `run`, so the other
+commands answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from bench.config import PROFILES, TUNERS, build_config, load_toml
+from bench.errors import UserError
+from bench.plan import prepare
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see 'python -m bench {self.prog.split()[-1]} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bench", description="Which class-imbalance strategy helps your Keras model?")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run or resume a study")
+    run.add_argument("--config", type=Path, help="study file (TOML)")
+    run.add_argument("--profile", choices=sorted(PROFILES), help="budget preset (default quick)")
+    run.add_argument("--dataset", action="append", dest="datasets", metavar="SPEC", help="repeatable")
+    run.add_argument("--strategy", action="append", dest="strategies", metavar="SPEC", help="repeatable")
+    run.add_argument("--model", help="mlp, cnn or auto")
+    run.add_argument("--tuner", choices=sorted(TUNERS))
+    run.add_argument("--max-trials", type=int, dest="max_trials")
+    run.add_argument("--epochs", type=int)
+    run.add_argument("--seeds", type=int, help="repetitions per strategy")
+    run.add_argument("--name", help="study name (default: from the study file, else 'default')")
+    run.add_argument("--out", help="output folder (default runs/<name>)")
+    run.add_argument("--overwrite", action="store_true", help="delete an existing study in the folder first")
+
+    commands.add_parser("list", help="strategies, datasets, models and tuners")
+    for name, text in (("status", "what is done, pending, failed"), ("report", "re-render the report")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("directory", type=Path)
+    export = commands.add_parser("export", help="results or predictions as CSV")
+    export.add_argument("directory", type=Path)
+    export.add_argument("--what", choices=["results", "predictions"], default="results")
+    export.add_argument("--output", type=Path, help="CSV file (default DIR/<what>.csv)")
+    return parser
+
+
+def command_run(args: argparse.Namespace) -> int:
+    file_values = load_toml(args.config) if args.config else {}
+    flags = ("profile", "datasets", "strategies", "model", "tuner", "max_trials", "epochs", "seeds", "name", "out")
+    overrides = {key: getattr(args, key) for key in flags}
+    study = prepare(build_config(file_values, overrides))  # all input checks, before Keras loads
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from bench.progress import make_progress
+    from bench.runner import run_study
+
+    outcome = run_study(study, args.overwrite, make_progress())
+    print(
+        f"{outcome.done} cells done, {outcome.failed} failed in {outcome.seconds:.0f} s; "
+        f"report: {outcome.directory / 'report.md'}"
+    )
+    return 1 if outcome.failed else 0
+
+
+def command_list(args: argparse.Namespace) -> int:
+    from bench.catalog import catalog
+
+    print(catalog())
+    return 0
+
+
+def command_status(args: argparse.Namespace) -> int:
+    from bench.status import status_text
+
+    print(status_text(args.directory))
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from bench.store import Store
+    from reports import write_report
+
+    store = Store.open_existing(args.directory)
+    try:
+        print(f"report: {write_report(store, args.directory)}")
+    finally:
+        store.close()
+    return 0
+
+
+def command_export(args: argparse.Namespace) -> int:
+    from bench.export import export
+
+    output = args.output or args.directory / f"{args.what}.csv"
+    rows = export(args.directory, args.what, output)
+    print(f"{rows} rows written to {output}")
+    return 0
+
+
+COMMANDS = {
+    "run": command_run, "list": command_list, "status": command_status,
+    "report": command_report, "export": command_export,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+def entry_point() -> None:
+    """Console-script wrapper: the exit status is main()'s return value."""
+    sys.exit(main())

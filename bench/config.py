@@ -1,0 +1,158 @@
+"""A study, validated once and frozen: what to run, with which budget.
+
+Values come from three layers, later ones winning: the profile's defaults, the
+study file (TOML), and command-line flags. The fingerprint covers exactly the
+fields that change results, so re-running the same study resumes it while a
+changed one is refused instead of silently mixing numbers from two configs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UserError, closest, unknown
+from bench.specs import Spec, parse_composite, parse_spec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+FIVE_STRATEGIES = ("baseline", "stratify", "class-weight", "oversample", "focal")
+TUNERS = {
+    "random": "random search over the space (keras-tuner RandomSearch)",
+    "hyperband": "successive halving of epochs across trials (keras-tuner Hyperband)",
+    "bayesian": "Gaussian-process Bayesian optimisation (keras-tuner BayesianOptimization)",
+}
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything that decides a study's numbers, plus where to write them."""
+
+    name: str = "default"
+    profile: str = "quick"
+    datasets: tuple[str, ...] = ("digits-lt",)
+    strategies: tuple[str, ...] = FIVE_STRATEGIES
+    model: str = "auto"
+    tuner: str = "random"
+    max_trials: int = 4
+    epochs: int = 30
+    patience: int = 5
+    seeds: int = 5
+    seed: int = 1
+    val_fraction: float = 0.2
+    out: str = ""
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.out or Path("runs") / self.name)
+
+    @property
+    def dataset_specs(self) -> tuple[Spec, ...]:
+        return tuple(parse_spec(text) for text in self.datasets)
+
+    @property
+    def strategy_specs(self) -> tuple[tuple[Spec, ...], ...]:
+        return tuple(parse_composite(text) for text in self.strategies)
+
+    @property
+    def seed_values(self) -> tuple[int, ...]:
+        """The per-repetition seeds; derived from `seed` so a study is reproducible."""
+        return tuple(self.seed + i for i in range(self.seeds))
+
+    @property
+    def tuner_seed(self) -> int:
+        # keras-tuner replaces seed=0 with a random one, so never hand it 0.
+        return self.seed + 10_000
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def fingerprint(self) -> str:
+        """Hash of the fields that change results (not name, profile or out)."""
+        decisive = {k: v for k, v in self.to_dict().items() if k not in ("name", "profile", "out")}
+        return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "smoke": {"seeds": 1, "max_trials": 1, "epochs": 2, "patience": 2},
+    "quick": {"seeds": 5, "max_trials": 4, "epochs": 30, "patience": 5},
+    "full": {"seeds": 10, "max_trials": 30, "epochs": 200, "patience": 15},
+}
+_FIELDS = {f.name: f for f in fields(StudyConfig)}
+_LIST_FIELDS = ("datasets", "strategies")
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read a study file; unknown or mistyped keys are refused, not ignored."""
+    if not path.is_file():
+        raise UserError(f"study file not found: {path}; give an existing .toml file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read study file {path}: {exc}") from None
+    for key in data:
+        if key not in _FIELDS:
+            raise UserError(
+                f"unknown key '{key}' in {path}{closest(key, _FIELDS)}; "
+                f"valid keys: {', '.join(sorted(_FIELDS))}"
+            )
+    return data
+
+
+def build_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> StudyConfig:
+    """Merge profile < study file < flags into a validated StudyConfig."""
+    merged = {**file_values, **{k: v for k, v in overrides.items() if v is not None}}
+    profile = merged.get("profile", StudyConfig.profile)
+    if profile not in PROFILES:
+        raise unknown("profile", str(profile), PROFILES)
+    values = {**PROFILES[profile], **merged}
+    for key in _LIST_FIELDS:
+        if isinstance(values.get(key), str):
+            values[key] = [values[key]]
+        if key in values:
+            values[key] = tuple(values[key])
+    for key, value in values.items():
+        _check_type(key, value)
+    config = StudyConfig(**values)
+    _check_ranges(config)
+    return config
+
+
+def _check_type(key: str, value: Any) -> None:
+    default = getattr(StudyConfig, key)
+    if isinstance(default, tuple):
+        if not (isinstance(value, tuple) and value and all(isinstance(v, str) for v in value)):
+            raise UserError(f"'{key}' must be a non-empty list of spec strings, got {value!r}")
+        return
+    expected = type(default)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise UserError(f"'{key}' must be {expected.__name__}, got {value!r}")
+
+
+def _check_ranges(config: StudyConfig) -> None:
+    for key in ("seeds", "max_trials", "epochs", "patience"):
+        if getattr(config, key) < 1:
+            raise UserError(f"'{key}' must be at least 1, got {getattr(config, key)}")
+    if not 0.0 < config.val_fraction < 1.0:
+        raise UserError(f"'val_fraction' must be between 0 and 1, got {config.val_fraction}")
+    if config.tuner not in TUNERS:
+        raise unknown("tuner", config.tuner, TUNERS)
+    if not config.name or any(c in config.name for c in "/\\") or config.name.startswith("."):
+        raise UserError(f"study name '{config.name}' must be a plain folder name")
+    for text in config.datasets:
+        parse_spec(text)
+    for text in config.strategies:
+        parse_composite(text)
+    if len(set(config.strategies)) != len(config.strategies):
+        raise UserError("a strategy is listed twice; list each strategy once")
+

@@ -1,0 +1,53 @@
+"""Test-set metrics, computed by scikit-learn from stored predictions.
+
+Kept free of Keras so reports and exports can recompute any number from the
+store without a backend; the runner calls the same function right after a
+seed's final model predicts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from imblearn.metrics import geometric_mean_score
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    matthews_corrcoef,
+    precision_recall_fscore_support,
+)
+
+SUMMARY_METRICS = (
+    "macro_f1", "macro_recall", "macro_precision", "accuracy", "balanced_accuracy", "mcc", "g_mean",
+)
+PER_CLASS_METRICS = ("precision", "recall", "f1", "support")
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str, float | list[float]]:
+    """Summary metrics (floats) and per-class ones (lists indexed by class).
+
+    Every class is scored even if absent from the predictions (`labels=`), so
+    a strategy that never predicts a rare class gets 0 for it instead of the
+    class silently dropping out of the macro average.
+    """
+    labels = np.arange(num_classes)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    return {
+        "macro_f1": float(f1.mean()),
+        "macro_recall": float(recall.mean()),
+        "macro_precision": float(precision.mean()),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+        "mcc": float(matthews_corrcoef(y_true, y_pred)),
+        "g_mean": float(geometric_mean_score(y_true, y_pred, labels=labels, average="multiclass")),
+        "precision": precision.tolist(),
+        "recall": recall.tolist(),
+        "f1": f1.tolist(),
+        "support": support.astype(float).tolist(),
+    }
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))

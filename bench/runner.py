@@ -1,0 +1,206 @@
+"""The driver: plan, tune each (dataset, strategy) once, retrain the winner per seed.
+
+Only this process writes the store. Cells already done are skipped, so a
+second `bench run` of the same study resumes instead of retraining; a cell
+that raises is recorded as failed and the study goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import re
+import shutil
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+import sklearn
+
+from bench.metrics import score
+from bench.plan import Study
+from bench.progress import PlainProgress
+from bench.splits import make_fold
+from bench.store import Cell, CellResult, Store
+from bench.training import FoldData, ImbalanceHyperModel, early_stopping, enable_determinism, predict_proba
+from bench.tuning import search
+from reports import write_report
+from strategies import Strategy
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    done: int
+    failed: int
+    seconds: float
+    directory: Path
+
+
+def fold_data(study: Study, dataset: str, strategy: Strategy, seed: int) -> tuple[FoldData, Any]:
+    data = study.datasets[dataset]
+    fold = make_fold(data, seed, strategy.stratified, study.config.val_fraction)
+    arrays = FoldData(
+        data.x[fold.train], data.y[fold.train], data.x[fold.val], data.y[fold.val], data.num_classes
+    )
+    return arrays, fold
+
+
+def fixed_hyperparameters(values: dict[str, Any]) -> keras_tuner.HyperParameters:
+    """HyperParameters that answer every lookup with the tuned value."""
+    hp = keras_tuner.HyperParameters()
+    for name, value in values.items():
+        hp.Fixed(name, value)
+    return hp
+
+
+def project_name(dataset: str, strategy: str) -> str:
+    """A folder name for keras-tuner that keeps spec characters out of paths."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{dataset}__{strategy}")
+    return slug[:80]
+
+
+def versions() -> dict[str, str]:
+    backend = keras.backend.backend()
+    found = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "keras": keras.__version__,
+        "keras-tuner": keras_tuner.__version__,
+        "backend": backend,
+    }
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        found["tensorflow"] = tf.__version__
+    return found
+
+
+class Runner:
+    def __init__(self, study: Study, store: Store, directory: Path, progress: PlainProgress) -> None:
+        self.study, self.store, self.directory, self.progress = study, store, directory, progress
+        self.config = study.config
+
+    def tune(self, dataset: str, strategy_name: str) -> tuple[dict[str, Any] | None, str]:
+        """Best hyperparameters of (dataset, strategy), searching only if the store has none."""
+        best = self.store.best_hyperparameters(dataset, strategy_name)
+        if best is not None:
+            return best, ""
+        strategy = self.study.strategies[strategy_name]
+        tuning_seed = self.config.seed_values[0]
+        arrays, _ = fold_data(self.study, dataset, strategy, tuning_seed)
+        project = project_name(dataset, strategy_name)
+        tuner_dir = self.directory / "tuner"
+        if any(row["dataset"] == dataset and row["strategy"] == strategy_name for row in self.store.searches()):
+            shutil.rmtree(tuner_dir / project, ignore_errors=True)  # a failed search starts afresh
+        self.progress.search(dataset, strategy_name, self.config.max_trials)
+        hypermodel = ImbalanceHyperModel(
+            self.study.models[dataset][1], strategy, arrays, tuning_seed, on_fit_end=self.progress.trial_done
+        )
+        started = time.perf_counter()
+        try:
+            result = search(
+                self.config.tuner, hypermodel, max_trials=self.config.max_trials, epochs=self.config.epochs,
+                patience=self.config.patience, seed=self.config.tuner_seed, directory=tuner_dir, project=project,
+            )
+            best = dict(result.best.values) if result.best is not None else None
+            trials, error = [t.__dict__ for t in result.trials], result.error
+        except Exception as exc:  # keras-tuner raises after repeated failed trials
+            best, trials, error = None, [], f"tuning failed: {type(exc).__name__}: {exc}"
+        self.store.save_search(dataset, strategy_name, best, trials, time.perf_counter() - started, error)
+        self.progress.search_done(dataset, strategy_name, error)
+        return best, error
+
+    def run_cell(self, cell: Cell, best: dict[str, Any]) -> CellResult:
+        strategy = self.study.strategies[cell.strategy]
+        arrays, fold = fold_data(self.study, cell.dataset, strategy, cell.seed)
+        started = time.perf_counter()
+        hypermodel = ImbalanceHyperModel(self.study.models[cell.dataset][1], strategy, arrays, cell.seed)
+        hp = fixed_hyperparameters(best)
+        model = hypermodel.build(hp)
+        history = hypermodel.fit(
+            hp, model, epochs=self.config.epochs, callbacks=[early_stopping(self.config.patience)]
+        )
+        data = self.study.datasets[cell.dataset]
+        proba = predict_proba(model, data.x[fold.test])
+        y_pred = proba.argmax(axis=1)
+        y_true = data.y[fold.test]
+        return CellResult(
+            hyperparameters=best,
+            history={k: [float(v) for v in values] for k, values in history.history.items()},
+            seconds=time.perf_counter() - started,
+            train_size=len(fold.train),
+            samples_per_epoch=hypermodel.samples_per_epoch,
+            sample_id=fold.test,
+            y_true=y_true,
+            y_pred=y_pred,
+            proba=proba.astype("float32"),
+            metrics=score(y_true, y_pred, data.num_classes),
+        )
+
+    def run(self) -> None:
+        rows = {row["key"]: row for row in self.store.cells()}
+        done = sum(row["status"] == "done" for row in rows.values())
+        self.progress.start(len(self.study.cells), done)
+        enable_determinism()
+        # predict_on_batch retraces once per array shape (validation, test): expected, not news.
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        for dataset in self.study.datasets:
+            for strategy in self.study.strategies:
+                pending = [
+                    c for c in self.study.cells
+                    if c.dataset == dataset and c.strategy == strategy and rows[c.key]["status"] != "done"
+                ]
+                if pending:
+                    self.run_group(pending)
+
+    def run_group(self, pending: list[Cell]) -> None:
+        best, error = self.tune(pending[0].dataset, pending[0].strategy)
+        for cell in pending:
+            self.store.start_cell(cell.key)
+            if best is None:
+                self.store.fail_cell(cell.key, error)
+                outcome = "failed (no tuned hyperparameters)"
+            else:
+                try:
+                    result = self.run_cell(cell, best)
+                except Exception as exc:
+                    self.store.fail_cell(cell.key, "".join(traceback.format_exception_only(exc)).strip())
+                    outcome = f"FAILED: {type(exc).__name__}: {exc}"
+                else:
+                    self.store.finish_cell(cell.key, result)
+                    outcome = f"macro-F1 {result.metrics['macro_f1']:.3f}"
+            self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, outcome)
+
+
+def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutcome:
+    """Run or resume a prepared (validated) study and write its report."""
+    started = time.perf_counter()
+    config = study.config
+    directory = config.output_dir
+    store = Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite)
+    try:
+        for name, dataset in study.datasets.items():
+            store.add_dataset(name, dataset.class_names, study.models[name][0])
+        store.add_cells(list(study.cells))
+        store.set_meta(versions=json.dumps(versions()), last_run_started=str(time.time()))
+        try:
+            Runner(study, store, directory, progress).run()
+        finally:
+            progress.close()
+        store.set_meta(last_run_finished=str(time.time()))
+        write_report(store, directory)
+        statuses = [row["status"] for row in store.cells()]
+    finally:
+        store.close()
+    return RunOutcome(
+        done=statuses.count("done"), failed=statuses.count("failed"),
+        seconds=time.perf_counter() - started, directory=directory,
+    )

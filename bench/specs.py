@@ -1,0 +1,111 @@
+"""One syntax for every named thing: ``name`` or ``name[key=value,...]``.
+
+Datasets, strategies and their composites (``stratify+class-weight``) are all
+written this way on the command line and in study files, so a result row can be
+traced back to exactly what produced it. Canonical text (keys sorted, values
+normalised) is what the store hashes, so ``focal[gamma=2]`` and
+``focal[gamma=2.0]`` name the same cell.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.errors import UserError
+
+_SPEC = re.compile(r"^\s*(?P<name>[A-Za-z0-9_.:/-]+)\s*(?:\[(?P<params>[^\[\]]*)\])?\s*$")
+
+Value = bool | int | float | str
+
+
+def parse_value(text: str) -> Value:
+    """Read a parameter value the way a person writes it: 2 is int, 2.0 float."""
+    text = text.strip()
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def format_value(value: Value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(float(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed ``name[key=value,...]``; hashable and order-insensitive in keys."""
+
+    name: str
+    params: tuple[tuple[str, Value], ...] = field(default=())
+
+    @property
+    def kwargs(self) -> dict[str, Value]:
+        return dict(self.params)
+
+    def __str__(self) -> str:
+        if not self.params:
+            return self.name
+        inner = ",".join(f"{k}={format_value(v)}" for k, v in self.params)
+        return f"{self.name}[{inner}]"
+
+
+def parse_spec(text: str) -> Spec:
+    """Parse one spec; the error says what a valid spec looks like."""
+    match = _SPEC.match(text)
+    if not match:
+        raise UserError(
+            f"cannot read spec '{text}': write name or name[key=value,...], "
+            "e.g. digits-lt[ratio=100]"
+        )
+    params: dict[str, Value] = {}
+    for item in filter(None, (p.strip() for p in (match["params"] or "").split(","))):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not value.strip():
+            raise UserError(
+                f"cannot read parameter '{item}' in spec '{text}': write key=value"
+            )
+        if key in params:
+            raise UserError(f"parameter '{key}' given twice in spec '{text}'")
+        params[key] = parse_value(value)
+    return Spec(match["name"], tuple(sorted(params.items())))
+
+
+def parse_composite(text: str) -> tuple[Spec, ...]:
+    """Split ``a+b[k=v]`` into its parts; '+' inside brackets is not a separator."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        depth += char == "["
+        depth -= char == "]"
+        if char == "+" and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    if any(not p.strip() for p in parts):
+        raise UserError(f"empty part in '{text}': join strategies as a+b, e.g. stratify+focal")
+    return tuple(parse_spec(p) for p in parts)
+
+
+def coerce(owner: str, key: str, value: Any, default: Value) -> Value:
+    """Check a parameter against the type of its default, with a fixable message."""
+    expected = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
+        return value
+    raise UserError(
+        f"{owner}: parameter '{key}' must be {expected.__name__}, got {value!r}"
+    )

@@ -1,0 +1,294 @@
+"""The study's source of truth: one SQLite file, written only by the driver.
+
+Each finished cell is one transaction (metrics, predictions and status
+together), so a kill leaves either a whole cell or none of it. Arrays are
+stored as .npy bytes and read back with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.errors import UserError
+
+SCHEMA_VERSION = 1
+STORE_NAME = "bench.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets (
+    dataset TEXT PRIMARY KEY, class_names TEXT NOT NULL, model TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS searches (
+    dataset TEXT NOT NULL, strategy TEXT NOT NULL, status TEXT NOT NULL,
+    best_hp TEXT, seconds REAL, error TEXT, PRIMARY KEY (dataset, strategy));
+CREATE TABLE IF NOT EXISTS trials (
+    dataset TEXT NOT NULL, strategy TEXT NOT NULL, trial_id TEXT NOT NULL, status TEXT NOT NULL,
+    objective REAL, hyperparameters TEXT NOT NULL, message TEXT,
+    PRIMARY KEY (dataset, strategy, trial_id));
+CREATE TABLE IF NOT EXISTS cells (
+    key TEXT PRIMARY KEY, dataset TEXT NOT NULL, strategy TEXT NOT NULL, seed INTEGER NOT NULL,
+    position INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0, started_at REAL, finished_at REAL, seconds REAL,
+    error TEXT, hyperparameters TEXT, history TEXT, train_size INTEGER, samples_per_epoch INTEGER);
+CREATE TABLE IF NOT EXISTS metrics (
+    cell_key TEXT NOT NULL REFERENCES cells(key), name TEXT NOT NULL,
+    class_index INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (cell_key, name, class_index));
+CREATE TABLE IF NOT EXISTS predictions (
+    cell_key TEXT PRIMARY KEY REFERENCES cells(key),
+    sample_id BLOB NOT NULL, y_true BLOB NOT NULL, y_pred BLOB NOT NULL, proba BLOB NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Cell:
+    key: str
+    dataset: str
+    strategy: str
+    seed: int
+    position: int
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """What a finished cell leaves behind; everything else is derived from it."""
+
+    hyperparameters: dict[str, Any]
+    history: dict[str, list[float]]
+    seconds: float
+    train_size: int
+    samples_per_epoch: int
+    sample_id: np.ndarray
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    proba: np.ndarray
+    metrics: dict[str, float | list[float]]
+
+
+def to_blob(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+class Store:
+    """Typed access to bench.sqlite; every write is a single transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+
+    # -- opening ---------------------------------------------------------------
+
+    @classmethod
+    def open_existing(cls, directory: Path) -> Store:
+        """For status, report and export: the study must already exist."""
+        path = Path(directory) / STORE_NAME
+        if not path.is_file():
+            raise UserError(f"no study in {directory} (no {STORE_NAME}); run 'python -m bench run' first")
+        store = cls(path)
+        store._check_version()
+        return store
+
+    @classmethod
+    def for_study(cls, directory: Path, config: dict[str, Any], fingerprint: str, overwrite: bool) -> Store:
+        """Create, resume, or (with overwrite) restart the study in `directory`.
+
+        A folder holding a different study is refused rather than mixed.
+        """
+        directory = Path(directory)
+        path = directory / STORE_NAME
+        if path.exists() and overwrite:
+            for leftover in (path, path.with_name(STORE_NAME + "-wal"), path.with_name(STORE_NAME + "-shm")):
+                leftover.unlink(missing_ok=True)
+            shutil.rmtree(directory / "tuner", ignore_errors=True)
+        if path.exists():
+            store = cls(path)
+            store._check_version()
+            if store.meta("fingerprint") != fingerprint:
+                raise UserError(
+                    f"{directory} holds a different study; choose another --out, "
+                    "or pass --overwrite to delete it and start over"
+                )
+            return store
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create output folder {directory}: {exc.strerror}") from None
+        store = cls(path)
+        store.db.executescript(_SCHEMA)
+        with store.transaction():
+            store._set_meta("schema_version", str(SCHEMA_VERSION))
+            store._set_meta("fingerprint", fingerprint)
+            store._set_meta("config", json.dumps(config, sort_keys=True))
+            store._set_meta("created_at", str(time.time()))
+        return store
+
+    def _check_version(self) -> None:
+        version = int(self.meta("schema_version") or 0)
+        if version != SCHEMA_VERSION:
+            raise UserError(
+                f"{self.path} has store schema {version}, this version reads {SCHEMA_VERSION}; "
+                "use a matching imbalance-bench or start a new study"
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- meta ------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def set_meta(self, **values: str) -> None:
+        with self.transaction():
+            for key, value in values.items():
+                self._set_meta(key, value)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return json.loads(self.meta("config") or "{}")
+
+    # -- plan ------------------------------------------------------------------
+
+    def add_dataset(self, dataset: str, class_names: tuple[str, ...], model: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO datasets VALUES (?, ?, ?)", (dataset, json.dumps(class_names), model)
+            )
+
+    def class_names(self) -> dict[str, list[str]]:
+        rows = self.db.execute("SELECT dataset, class_names FROM datasets")
+        return {row["dataset"]: json.loads(row["class_names"]) for row in rows}
+
+    def add_cells(self, cells: list[Cell]) -> None:
+        """Insert planned cells; existing ones (and their status) are kept."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO cells (key, dataset, strategy, seed, position) VALUES (?, ?, ?, ?, ?)",
+                [(c.key, c.dataset, c.strategy, c.seed, c.position) for c in cells],
+            )
+
+    def cells(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM cells ORDER BY position").fetchall()
+
+    # -- searches --------------------------------------------------------------
+
+    def best_hyperparameters(self, dataset: str, strategy: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT best_hp FROM searches WHERE dataset=? AND strategy=? AND status='done'",
+            (dataset, strategy),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_search(
+        self, dataset: str, strategy: str, best: dict[str, Any] | None,
+        trials: list[dict[str, Any]], seconds: float, error: str,
+    ) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM trials WHERE dataset=? AND strategy=?", (dataset, strategy))
+            self.db.executemany(
+                "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (dataset, strategy, t["trial_id"], t["status"], t["objective"],
+                     json.dumps(t["hyperparameters"], sort_keys=True), t["message"])
+                    for t in trials
+                ],
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO searches VALUES (?, ?, ?, ?, ?, ?)",
+                (dataset, strategy, "done" if best is not None else "failed",
+                 json.dumps(best, sort_keys=True) if best is not None else None, seconds, error),
+            )
+
+    def searches(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM searches ORDER BY dataset, strategy").fetchall()
+
+    def trials(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM trials ORDER BY dataset, strategy, trial_id").fetchall()
+
+    # -- cells -----------------------------------------------------------------
+
+    def start_cell(self, key: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE cells SET status='running', attempts=attempts+1, started_at=? WHERE key=?",
+                (time.time(), key),
+            )
+
+    def fail_cell(self, key: str, error: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE cells SET status='failed', error=?, finished_at=? WHERE key=?",
+                (error, time.time(), key),
+            )
+
+    def finish_cell(self, key: str, result: CellResult) -> None:
+        """Metrics, predictions and status in one transaction: all or nothing."""
+        rows = []
+        for name, value in result.metrics.items():
+            if isinstance(value, list):
+                rows += [(key, name, i, float(v)) for i, v in enumerate(value)]
+            else:
+                rows.append((key, name, -1, float(value)))
+        with self.transaction():
+            self.db.execute("DELETE FROM metrics WHERE cell_key=?", (key,))
+            self.db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)
+            self.db.execute(
+                "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?)",
+                (key, to_blob(result.sample_id), to_blob(result.y_true), to_blob(result.y_pred),
+                 to_blob(result.proba)),
+            )
+            self.db.execute(
+                "UPDATE cells SET status='done', error=NULL, finished_at=?, seconds=?, hyperparameters=?,"
+                " history=?, train_size=?, samples_per_epoch=? WHERE key=?",
+                (time.time(), result.seconds, json.dumps(result.hyperparameters, sort_keys=True),
+                 json.dumps(result.history), result.train_size, result.samples_per_epoch, key),
+            )
+
+    def metrics(self) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT c.dataset, c.strategy, c.seed, m.name, m.class_index, m.value "
+            "FROM metrics m JOIN cells c ON c.key = m.cell_key WHERE c.status='done' "
+            "ORDER BY c.position, m.name, m.class_index"
+        ).fetchall()
+
+    def predictions(self) -> Iterator[tuple[sqlite3.Row, dict[str, np.ndarray]]]:
+        rows = self.db.execute(
+            "SELECT c.dataset, c.strategy, c.seed, p.* FROM predictions p "
+            "JOIN cells c ON c.key = p.cell_key WHERE c.status='done' ORDER BY c.position"
+        )
+        for row in rows:
+            arrays = {k: from_blob(row[k]) for k in ("sample_id", "y_true", "y_pred", "proba")}
+            yield row, arrays

@@ -1,0 +1,162 @@
+"""Training one model the way the protocol says: fold-only data, logits, seeded.
+
+This is the only module (with bench.tuning) that imports Keras and
+keras-tuner, so listing, status and reports stay fast and backend-free.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+from scipy.special import softmax
+from sklearn.metrics import balanced_accuracy_score, f1_score
+
+from bench.models import Builder
+from strategies.base import Sampler, Strategy
+
+OBJECTIVE = "val_macro_f1"
+
+
+@dataclass(frozen=True)
+class FoldData:
+    """The arrays a strategy may touch: training and validation, never test."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    num_classes: int
+
+
+def enable_determinism() -> None:
+    """Ask TensorFlow for deterministic kernels; seeding happens per model in build()."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+class EpochBatches(keras.utils.PyDataset):
+    """Batches drawn by index from the single copy of the training fold.
+
+    The strategy's sampler decides each epoch's index order (a shuffle, or an
+    oversampled list), so resampling never duplicates feature arrays.
+    """
+
+    def __init__(
+        self, x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: int,
+        sampler: Sampler, seed: int,
+    ) -> None:
+        super().__init__()
+        self.x, self.y_onehot = x, np.eye(num_classes, dtype="float32")[y]
+        self.batch_size, self.sampler = batch_size, sampler
+        self.rng = np.random.default_rng(seed)
+        self.order = sampler(self.rng)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.order) / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        return self.x[rows], self.y_onehot[rows]
+
+    def on_epoch_end(self) -> None:
+        self.order = self.sampler(self.rng)
+
+
+class ValidationMetrics(keras.callbacks.Callback):
+    """Adds val_macro_f1 and val_macro_recall over the whole validation set to the logs.
+
+    Keras metrics average over batches and cannot express macro-F1 exactly;
+    scikit-learn on the full set can. It must run before callbacks that read
+    these keys (keras-tuner's, EarlyStopping), which is why it goes first.
+    """
+
+    def __init__(self, x_val: np.ndarray, y_val: np.ndarray) -> None:
+        super().__init__()
+        self.x_val, self.y_val = x_val, y_val
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        predicted = predict_logits(self.model, self.x_val).argmax(axis=1)
+        if logs is not None:
+            # A random validation cut may lack rare classes; scikit-learn warns every epoch.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                logs[OBJECTIVE] = float(f1_score(self.y_val, predicted, average="macro", zero_division=0))
+                logs["val_macro_recall"] = float(balanced_accuracy_score(self.y_val, predicted))
+
+
+def predict_logits(model: Any, x: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """Logits in chunks via predict_on_batch.
+
+    model.predict builds a data pipeline per call (~80 ms on small data);
+    called every epoch that overhead would exceed the epoch itself.
+    """
+    parts = [np.asarray(model.predict_on_batch(x[i : i + chunk])) for i in range(0, len(x), chunk)]
+    return np.concatenate(parts)
+
+
+def predict_proba(model: Any, x: np.ndarray) -> np.ndarray:
+    return softmax(predict_logits(model, x), axis=1)
+
+
+class ImbalanceHyperModel(keras_tuner.HyperModel):
+    """A builder + a strategy + one fold, as keras-tuner's HyperModel.
+
+    build() seeds before creating weights, so a trial's result depends on its
+    hyperparameters alone and not on how many trials ran before it (which
+    keeps resumed searches reproducible).
+    """
+
+    def __init__(
+        self, builder: Builder, strategy: Strategy, fold: FoldData, seed: int,
+        on_fit_end: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(name=strategy.name)
+        self.builder, self.strategy, self.fold, self.seed = builder, strategy, fold, seed
+        self.on_fit_end = on_fit_end
+        self.samples_per_epoch = 0
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(self.seed)
+        model = self.builder(hp, self.fold.x_train.shape[1:], self.fold.num_classes)
+        self.strategy.declare(hp)
+        # Defaults matter: keras-tuner's first trial uses them.
+        hp.Choice("batch_size", [16, 32, 64], default=32)
+        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss=self.strategy.loss(hp, self.fold.y_train),
+        )
+        return model
+
+    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        fold = self.fold
+        batches = EpochBatches(
+            fold.x_train, fold.y_train, fold.num_classes, hp.get("batch_size"),
+            self.strategy.sampler(hp, fold.y_train), self.seed,
+        )
+        self.samples_per_epoch = len(batches.order)
+        callbacks = [ValidationMetrics(fold.x_val, fold.y_val), *kwargs.pop("callbacks", [])]
+        kwargs.setdefault("verbose", 0)
+        history = model.fit(
+            batches, class_weight=self.strategy.class_weight(hp, fold.y_train),
+            callbacks=callbacks, **kwargs,
+        )
+        if self.on_fit_end is not None:
+            self.on_fit_end()
+        return history
+
+
+def early_stopping(patience: int) -> keras.callbacks.EarlyStopping:
+    return keras.callbacks.EarlyStopping(
+        monitor=OBJECTIVE, mode="max", patience=patience, restore_best_weights=True
+    )

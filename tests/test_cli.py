@@ -1,0 +1,88 @@
+"""Bad input: one clear line on stderr, exit code 2, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bench.cli import main
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--strategy", "nope"], "unknown strategy 'nope'"),
+        (["run", "--dataset", "mnist"], "unknown dataset 'mnist'"),
+        (["run", "--dataset", "digits-lt[ratoi=10]"], "unknown parameter 'ratoi' (did you mean 'ratio'?)"),
+        (["run", "--strategy", "focal[gamma=x]"], "must be float"),
+        (["run", "--seeds", "0"], "'seeds' must be at least 1"),
+        (["run", "--epochs", "many"], "invalid int value"),
+        (["run", "--config", "missing.toml"], "study file not found"),
+        (["run", "--profile", "huge"], "invalid choice"),
+        (["run", "--model", "resnet"], "unknown model 'resnet'"),
+        (["run", "--model", "cnn"], "model cnn needs image input"),
+        (["run", "--strategy", "focal+focal"], "both change the loss"),
+        (["run", "--dataset", "digits-lt[ratio=2"], "cannot read spec"),
+        (["status", "nowhere"], "no study in nowhere"),
+        (["report", "nowhere"], "no study in nowhere"),
+        (["export", "nowhere"], "no study in nowhere"),
+        (["fly"], "invalid choice"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_2(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in captured.err + captured.out
+    assert not any(tmp_path.iterdir()), "nothing may be written"
+
+
+def test_the_real_entry_point_exits_2_without_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--strategy", "stratfy"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown strategy 'stratfy' (did you mean 'stratify'?); "
+        "valid: baseline, class-weight, focal, oversample, stratify"
+    ]
+
+
+def test_a_different_config_on_an_existing_study_is_refused(tiny_study, capsys):
+    assert main(["run", "--profile", "smoke", "--out", str(tiny_study)]) == 2
+    assert "holds a different study" in capsys.readouterr().err
+
+
+def test_list_names_every_strategy_with_parameters(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("baseline", "stratify", "class-weight", "oversample", "focal", "digits-lt", "hyperband"):
+        assert name in out
+    assert "gamma={1.0, 2.0, 3.0} (tuned)" in out
+
+
+def test_status_counts_cells(tiny_study, capsys):
+    assert main(["status", str(tiny_study)]) == 0
+    assert "4 cells: 4 done, 0 running, 0 pending, 0 failed" in capsys.readouterr().out
+
+
+def test_report_renders_from_the_store_without_a_keras_backend(tiny_study):
+    (tiny_study / "report.md").unlink()
+    code = (
+        "import sys; from bench.cli import main; rc = main(['report', sys.argv[1]]);"
+        "heavy = [m for m in ('tensorflow', 'keras', 'keras_tuner', 'jax', 'torch') if m in sys.modules];"
+        "print(heavy); sys.exit(rc or bool(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(tiny_study)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tiny_study / "report.md").is_file()
+
+
+def test_export_results_writes_one_row_per_cell(tiny_study, tmp_path, capsys):
+    assert main(["export", str(tiny_study), "--output", str(tmp_path / "r.csv")]) == 0
+    assert "4 rows written" in capsys.readouterr().out

@@ -1,0 +1,64 @@
+import pytest
+
+from bench.config import FIVE_STRATEGIES, PROFILES, build_config, load_toml
+from bench.errors import UserError
+
+
+def test_default_is_quick_profile_with_five_strategies():
+    config = build_config({}, {})
+    assert config.profile == "quick"
+    assert config.strategies == FIVE_STRATEGIES
+    assert config.seeds == PROFILES["quick"]["seeds"]
+    assert str(config.output_dir) == "runs/default"
+
+
+def test_flags_override_file_which_overrides_profile(tmp_path):
+    study = tmp_path / "s.toml"
+    study.write_text('name = "mine"\nprofile = "smoke"\nepochs = 7\nstrategies = ["baseline", "focal"]\n')
+    config = build_config(load_toml(study), {"epochs": 3, "seeds": None})
+    assert (config.name, config.epochs, config.seeds) == ("mine", 3, PROFILES["smoke"]["seeds"])
+    assert config.strategies == ("baseline", "focal")
+
+
+def test_fingerprint_ignores_name_and_output_but_not_budget():
+    base = build_config({}, {})
+    assert base.fingerprint() == build_config({}, {"name": "other", "out": "/x"}).fingerprint()
+    assert base.fingerprint() != build_config({}, {"epochs": 3}).fingerprint()
+
+
+def test_tuner_seed_is_never_zero():
+    assert build_config({"seed": 0}, {}).tuner_seed != 0
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"seeds": 0}, "'seeds' must be at least 1"),
+        ({"epochs": "ten"}, "'epochs' must be int"),
+        ({"profile": "fast"}, "unknown profile 'fast'"),
+        ({"tuner": "grid"}, "unknown tuner 'grid'"),
+        ({"strategies": []}, "non-empty list"),
+        ({"strategies": ["focal", "focal"]}, "listed twice"),
+        ({"val_fraction": 1.5}, "between 0 and 1"),
+        ({"name": "../up"}, "plain folder name"),
+    ],
+)
+def test_bad_values_are_refused_with_the_key(values, message):
+    with pytest.raises(UserError, match=message):
+        build_config(values, {})
+
+
+def test_unknown_toml_key_suggests_the_closest(tmp_path):
+    study = tmp_path / "s.toml"
+    study.write_text("epoch = 3\n")
+    with pytest.raises(UserError, match="did you mean 'epochs'"):
+        load_toml(study)
+
+
+def test_missing_and_broken_study_files(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_toml(tmp_path / "nope.toml")
+    broken = tmp_path / "b.toml"
+    broken.write_text("epochs = = 3")
+    with pytest.raises(UserError, match="cannot read study file"):
+        load_toml(broken)

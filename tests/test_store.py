@@ -1,0 +1,93 @@
+import sqlite3
+
+import numpy as np
+import pytest
+
+from bench.errors import UserError
+from bench.store import SCHEMA_VERSION, Cell, CellResult, Store
+
+
+def make_result(value: float) -> CellResult:
+    return CellResult(
+        hyperparameters={"learning_rate": 0.001},
+        history={"loss": [1.0, 0.5]},
+        seconds=1.0,
+        train_size=10,
+        samples_per_epoch=12,
+        sample_id=np.array([3, 4]),
+        y_true=np.array([0, 1]),
+        y_pred=np.array([0, 0]),
+        proba=np.array([[0.9, 0.1], [0.6, 0.4]], "float32"),
+        metrics={"macro_f1": value, "recall": [1.0, 0.0]},
+    )
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store.for_study(tmp_path, {"name": "t"}, "fp1", overwrite=False)
+    store.add_cells([Cell("k1", "d", "baseline", 1, 0), Cell("k2", "d", "baseline", 2, 1)])
+    yield store
+    store.close()
+
+
+def test_finished_cell_keeps_metrics_and_predictions(store):
+    store.start_cell("k1")
+    store.finish_cell("k1", make_result(0.5))
+    rows = {(r["name"], r["class_index"]): r["value"] for r in store.metrics()}
+    assert rows == {("macro_f1", -1): 0.5, ("recall", 0): 1.0, ("recall", 1): 0.0}
+    [(row, arrays)] = list(store.predictions())
+    assert row["seed"] == 1 and arrays["sample_id"].tolist() == [3, 4]
+    assert arrays["proba"].dtype == np.float32
+
+
+def test_replanning_keeps_status_and_never_duplicates(store):
+    store.start_cell("k1")
+    store.finish_cell("k1", make_result(0.5))
+    store.add_cells([Cell("k1", "d", "baseline", 1, 0)])
+    cells = store.cells()
+    assert [c["status"] for c in cells] == ["done", "pending"]
+    assert cells[0]["attempts"] == 1
+
+
+def test_a_failed_write_leaves_the_cell_unfinished(store, monkeypatch):
+    store.start_cell("k1")
+    broken = make_result(0.5)
+    object.__setattr__(broken, "metrics", {"macro_f1": "not a number"})
+    with pytest.raises(ValueError):
+        store.finish_cell("k1", broken)
+    assert store.cells()[0]["status"] == "running"
+    assert store.metrics() == []
+
+
+def test_resume_needs_the_same_fingerprint(tmp_path, store):
+    Store.for_study(tmp_path, {"name": "t"}, "fp1", overwrite=False).close()
+    with pytest.raises(UserError, match="different study"):
+        Store.for_study(tmp_path, {"name": "t"}, "fp2", overwrite=False)
+
+
+def test_overwrite_starts_over(tmp_path, store):
+    store.close()
+    fresh = Store.for_study(tmp_path, {"name": "t"}, "fp2", overwrite=True)
+    assert fresh.cells() == [] and fresh.meta("fingerprint") == "fp2"
+    fresh.close()
+
+
+def test_status_commands_refuse_a_folder_without_a_study(tmp_path):
+    with pytest.raises(UserError, match="no study"):
+        Store.open_existing(tmp_path / "empty")
+
+
+def test_other_schema_versions_are_refused(tmp_path, store):
+    db = sqlite3.connect(tmp_path / "bench.sqlite")
+    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
+    db.commit()
+    db.close()
+    with pytest.raises(UserError, match="schema"):
+        Store.open_existing(tmp_path)
+
+
+def test_failed_search_is_not_reused(store):
+    store.save_search("d", "baseline", None, [], 1.0, "every tuning trial failed")
+    assert store.best_hyperparameters("d", "baseline") is None
+    store.save_search("d", "baseline", {"lr": 1}, [], 1.0, "")
+    assert store.best_hyperparameters("d", "baseline") == {"lr": 1}

@@ -1,0 +1,64 @@
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+from sklearn.metrics import balanced_accuracy_score, f1_score
+
+from bench.models import resolve_model
+from bench.training import OBJECTIVE, EpochBatches, FoldData, ImbalanceHyperModel, ValidationMetrics, predict_logits
+from strategies import resolve
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(60, 8, 8, 1)).astype("float32")
+Y = np.array([0] * 40 + [1] * 15 + [2] * 5)
+
+
+def test_batches_cover_the_sampler_order_and_redraw_each_epoch():
+    batches = EpochBatches(X, Y, 3, 16, lambda rng: rng.permutation(len(Y)), seed=1)
+    first = np.concatenate([batches[i][1].argmax(1) for i in range(len(batches))])
+    assert len(batches) == 4 and sorted(first) == sorted(Y)
+    order = batches.order.copy()
+    batches.on_epoch_end()
+    assert not np.array_equal(order, batches.order)
+
+
+@pytest.fixture
+def fold() -> FoldData:
+    val = np.arange(0, len(Y), 4)
+    train = np.setdiff1d(np.arange(len(Y)), val)
+    return FoldData(X[train], Y[train], X[val], Y[val], 3)
+
+
+def test_validation_metrics_match_scikit_learn_on_the_whole_set(fold):
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    callback = ValidationMetrics(fold.x_val, fold.y_val)
+    callback.set_model(model)
+    logs: dict[str, float] = {}
+    callback.on_epoch_end(0, logs)
+    predicted = np.asarray(model.predict(fold.x_val, verbose=0)).argmax(1)
+    assert logs[OBJECTIVE] == pytest.approx(f1_score(fold.y_val, predicted, average="macro", zero_division=0))
+    assert logs["val_macro_recall"] == pytest.approx(balanced_accuracy_score(fold.y_val, predicted))
+
+
+def test_chunked_prediction_equals_keras_predict(fold):
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    assert np.allclose(predict_logits(model, X, chunk=7), model.predict(X, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("model_name", ["mlp", "cnn"])
+def test_one_epoch_records_the_objective_and_outputs_logits(fold, model_name):
+    _, builder = resolve_model(model_name, X.shape[1:])
+    hypermodel = ImbalanceHyperModel(builder, resolve("oversample[target=1.0]"), fold, seed=3)
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    history = hypermodel.fit(hp, model, epochs=1)
+    assert OBJECTIVE in history.history and "val_macro_recall" in history.history
+    assert hypermodel.samples_per_epoch == 3 * np.bincount(fold.y_train).max()
+    assert model.output_shape == (None, 3)
+    assert model.layers[-1].get_config()["activation"] == "linear", "models must output logits"
+
+
+def test_auto_model_looks_at_the_input_shape():
+    assert resolve_model("auto", (8, 8, 1))[0] == "cnn"
+    assert resolve_model("auto", (64,))[0] == "mlp"
