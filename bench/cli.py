@@ -106,8 +106,11 @@ def command_export(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "run": command_run, "list": command_list, "status": command_status,
-    "report": command_report, "export": command_export,
+    "run": command_run,
+    "list": command_list,
+    "status": command_status,
+    "report": command_report,
+    "export": command_export,
 }
 
 

@@ -100,8 +100,7 @@ def load_toml(path: Path) -> dict[str, Any]:
     for key in data:
         if key not in _FIELDS:
             raise UserError(
-                f"unknown key '{key}' in {path}{closest(key, _FIELDS)}; "
-                f"valid keys: {', '.join(sorted(_FIELDS))}"
+                f"unknown key '{key}' in {path}{closest(key, _FIELDS)}; valid keys: {', '.join(sorted(_FIELDS))}"
             )
     return data
 
@@ -155,4 +154,3 @@ def _check_ranges(config: StudyConfig) -> None:
         parse_composite(text)
     if len(set(config.strategies)) != len(config.strategies):
         raise UserError("a strategy is listed twice; list each strategy once")
-

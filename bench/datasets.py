@@ -63,9 +63,7 @@ class Dataset:
         return tuple(self.x.shape[1:])
 
 
-def _digits_long_tailed(
-    ratio: float, profile: str, mu: float, test_per_class: int
-) -> Dataset:
+def _digits_long_tailed(ratio: float, profile: str, mu: float, test_per_class: int) -> Dataset:
     from sklearn.datasets import load_digits
 
     if ratio < 1:
@@ -77,9 +75,7 @@ def _digits_long_tailed(
     digits = load_digits()
     smallest = int(np.bincount(digits.target).min())
     if not 1 <= test_per_class <= smallest - 2:
-        raise UserError(
-            f"digits-lt: test_per_class must be between 1 and {smallest - 2}, got {test_per_class}"
-        )
+        raise UserError(f"digits-lt: test_per_class must be between 1 and {smallest - 2}, got {test_per_class}")
     return Dataset(
         name="digits-lt",
         x=(digits.data / 16.0).astype("float32"),

@@ -25,6 +25,4 @@ def closest(name: str, choices: Iterable[str]) -> str:
 def unknown(kind: str, name: str, choices: Iterable[str]) -> UserError:
     """The standard refusal for an unknown name: says what is valid."""
     valid = sorted(choices)
-    return UserError(
-        f"unknown {kind} '{name}'{closest(name, valid)}; valid: {', '.join(valid)}"
-    )
+    return UserError(f"unknown {kind} '{name}'{closest(name, valid)}; valid: {', '.join(valid)}")

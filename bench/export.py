@@ -16,14 +16,16 @@ def predictions_frame(store: Store) -> pd.DataFrame:
     frames = []
     for row, arrays in store.predictions():
         classes = names[row["dataset"]]
-        frame = pd.DataFrame({
-            "dataset": row["dataset"],
-            "strategy": row["strategy"],
-            "seed": row["seed"],
-            "sample_id": arrays["sample_id"],
-            "true_label": [classes[i] for i in arrays["y_true"]],
-            "predicted_label": [classes[i] for i in arrays["y_pred"]],
-        })
+        frame = pd.DataFrame(
+            {
+                "dataset": row["dataset"],
+                "strategy": row["strategy"],
+                "seed": row["seed"],
+                "sample_id": arrays["sample_id"],
+                "true_label": [classes[i] for i in arrays["y_true"]],
+                "predicted_label": [classes[i] for i in arrays["y_pred"]],
+            }
+        )
         proba = pd.DataFrame(arrays["proba"], columns=[f"proba_{c}" for c in classes])
         frames.append(pd.concat([frame, proba], axis=1))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

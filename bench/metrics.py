@@ -18,7 +18,13 @@ from sklearn.metrics import (
 )
 
 SUMMARY_METRICS = (
-    "macro_f1", "macro_recall", "macro_precision", "accuracy", "balanced_accuracy", "mcc", "g_mean",
+    "macro_f1",
+    "macro_recall",
+    "macro_precision",
+    "accuracy",
+    "balanced_accuracy",
+    "mcc",
+    "g_mean",
 )
 PER_CLASS_METRICS = ("precision", "recall", "f1", "support")
 
@@ -31,9 +37,7 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str,
     class silently dropping out of the macro average.
     """
     labels = np.arange(num_classes)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return {
         "macro_f1": float(f1.mean()),
         "macro_recall": float(recall.mean()),

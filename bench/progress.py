@@ -49,7 +49,10 @@ class RichProgress(PlainProgress):
         # A fixed file: keras-tuner's prints are redirected while it runs, and
         # rich must keep drawing on the real terminal meanwhile.
         self.bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
             console=Console(file=stream),
         )
         self.cells_task = self.bar.add_task("cells", total=0)
@@ -64,8 +67,7 @@ class RichProgress(PlainProgress):
         self.bar.start()
 
     def search(self, dataset: str, strategy: str, trials: int) -> None:
-        self.bar.reset(self.trials_task, total=trials, visible=True,
-                       description=f"tuning {strategy} on {dataset}")
+        self.bar.reset(self.trials_task, total=trials, visible=True, description=f"tuning {strategy} on {dataset}")
 
     def trial_done(self) -> None:
         self.bar.advance(self.trials_task)

@@ -51,8 +51,7 @@ class Entry(Generic[T]):
             if key not in self.params:
                 valid = ", ".join(sorted(self.params)) or "none"
                 raise UserError(
-                    f"{self.name}: unknown parameter '{key}'{closest(key, self.params)}; "
-                    f"valid parameters: {valid}"
+                    f"{self.name}: unknown parameter '{key}'{closest(key, self.params)}; valid parameters: {valid}"
                 )
             default = self.params[key]
             example = default.choices[0] if isinstance(default, Tunable) else default

@@ -45,9 +45,7 @@ class RunOutcome:
 def fold_data(study: Study, dataset: str, strategy: Strategy, seed: int) -> tuple[FoldData, Any]:
     data = study.datasets[dataset]
     fold = make_fold(data, seed, strategy.stratified, study.config.val_fraction)
-    arrays = FoldData(
-        data.x[fold.train], data.y[fold.train], data.x[fold.val], data.y[fold.val], data.num_classes
-    )
+    arrays = FoldData(data.x[fold.train], data.y[fold.train], data.x[fold.val], data.y[fold.val], data.num_classes)
     return arrays, fold
 
 
@@ -107,8 +105,14 @@ class Runner:
         started = time.perf_counter()
         try:
             result = search(
-                self.config.tuner, hypermodel, max_trials=self.config.max_trials, epochs=self.config.epochs,
-                patience=self.config.patience, seed=self.config.tuner_seed, directory=tuner_dir, project=project,
+                self.config.tuner,
+                hypermodel,
+                max_trials=self.config.max_trials,
+                epochs=self.config.epochs,
+                patience=self.config.patience,
+                seed=self.config.tuner_seed,
+                directory=tuner_dir,
+                project=project,
             )
             best = dict(result.best.values) if result.best is not None else None
             trials, error = [t.__dict__ for t in result.trials], result.error
@@ -125,9 +129,7 @@ class Runner:
         hypermodel = ImbalanceHyperModel(self.study.models[cell.dataset][1], strategy, arrays, cell.seed)
         hp = fixed_hyperparameters(best)
         model = hypermodel.build(hp)
-        history = hypermodel.fit(
-            hp, model, epochs=self.config.epochs, callbacks=[early_stopping(self.config.patience)]
-        )
+        history = hypermodel.fit(hp, model, epochs=self.config.epochs, callbacks=[early_stopping(self.config.patience)])
         data = self.study.datasets[cell.dataset]
         proba = predict_proba(model, data.x[fold.test])
         y_pred = proba.argmax(axis=1)
@@ -155,7 +157,8 @@ class Runner:
         for dataset in self.study.datasets:
             for strategy in self.study.strategies:
                 pending = [
-                    c for c in self.study.cells
+                    c
+                    for c in self.study.cells
                     if c.dataset == dataset and c.strategy == strategy and rows[c.key]["status"] != "done"
                 ]
                 if pending:
@@ -201,6 +204,8 @@ def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutc
     finally:
         store.close()
     return RunOutcome(
-        done=statuses.count("done"), failed=statuses.count("failed"),
-        seconds=time.perf_counter() - started, directory=directory,
+        done=statuses.count("done"),
+        failed=statuses.count("failed"),
+        seconds=time.perf_counter() - started,
+        directory=directory,
     )

@@ -64,18 +64,13 @@ def parse_spec(text: str) -> Spec:
     """Parse one spec; the error says what a valid spec looks like."""
     match = _SPEC.match(text)
     if not match:
-        raise UserError(
-            f"cannot read spec '{text}': write name or name[key=value,...], "
-            "e.g. digits-lt[ratio=100]"
-        )
+        raise UserError(f"cannot read spec '{text}': write name or name[key=value,...], e.g. digits-lt[ratio=100]")
     params: dict[str, Value] = {}
     for item in filter(None, (p.strip() for p in (match["params"] or "").split(","))):
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key or not value.strip():
-            raise UserError(
-                f"cannot read parameter '{item}' in spec '{text}': write key=value"
-            )
+            raise UserError(f"cannot read parameter '{item}' in spec '{text}': write key=value")
         if key in params:
             raise UserError(f"parameter '{key}' given twice in spec '{text}'")
         params[key] = parse_value(value)
@@ -106,6 +101,4 @@ def coerce(owner: str, key: str, value: Any, default: Value) -> Value:
         return float(value)
     if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
         return value
-    raise UserError(
-        f"{owner}: parameter '{key}' must be {expected.__name__}, got {value!r}"
-    )
+    raise UserError(f"{owner}: parameter '{key}' must be {expected.__name__}, got {value!r}")

@@ -47,9 +47,7 @@ def _thin(pool: np.ndarray, y: np.ndarray, keep: np.ndarray, rng: np.random.Gene
     return np.concatenate(parts)
 
 
-def _stratified(
-    indices: np.ndarray, y: np.ndarray, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _stratified(indices: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(y[indices], minlength=int(y.max()) + 1)
     too_small = [str(c) for c, n in enumerate(counts) if 0 < n < 2]
     if too_small:

@@ -213,23 +213,41 @@ class Store:
         return json.loads(row[0]) if row else None
 
     def save_search(
-        self, dataset: str, strategy: str, best: dict[str, Any] | None,
-        trials: list[dict[str, Any]], seconds: float, error: str,
+        self,
+        dataset: str,
+        strategy: str,
+        best: dict[str, Any] | None,
+        trials: list[dict[str, Any]],
+        seconds: float,
+        error: str,
     ) -> None:
         with self.transaction():
             self.db.execute("DELETE FROM trials WHERE dataset=? AND strategy=?", (dataset, strategy))
             self.db.executemany(
                 "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (dataset, strategy, t["trial_id"], t["status"], t["objective"],
-                     json.dumps(t["hyperparameters"], sort_keys=True), t["message"])
+                    (
+                        dataset,
+                        strategy,
+                        t["trial_id"],
+                        t["status"],
+                        t["objective"],
+                        json.dumps(t["hyperparameters"], sort_keys=True),
+                        t["message"],
+                    )
                     for t in trials
                 ],
             )
             self.db.execute(
                 "INSERT OR REPLACE INTO searches VALUES (?, ?, ?, ?, ?, ?)",
-                (dataset, strategy, "done" if best is not None else "failed",
-                 json.dumps(best, sort_keys=True) if best is not None else None, seconds, error),
+                (
+                    dataset,
+                    strategy,
+                    "done" if best is not None else "failed",
+                    json.dumps(best, sort_keys=True) if best is not None else None,
+                    seconds,
+                    error,
+                ),
             )
 
     def searches(self) -> list[sqlite3.Row]:
@@ -267,14 +285,20 @@ class Store:
             self.db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)
             self.db.execute(
                 "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?)",
-                (key, to_blob(result.sample_id), to_blob(result.y_true), to_blob(result.y_pred),
-                 to_blob(result.proba)),
+                (key, to_blob(result.sample_id), to_blob(result.y_true), to_blob(result.y_pred), to_blob(result.proba)),
             )
             self.db.execute(
                 "UPDATE cells SET status='done', error=NULL, finished_at=?, seconds=?, hyperparameters=?,"
                 " history=?, train_size=?, samples_per_epoch=? WHERE key=?",
-                (time.time(), result.seconds, json.dumps(result.hyperparameters, sort_keys=True),
-                 json.dumps(result.history), result.train_size, result.samples_per_epoch, key),
+                (
+                    time.time(),
+                    result.seconds,
+                    json.dumps(result.hyperparameters, sort_keys=True),
+                    json.dumps(result.history),
+                    result.train_size,
+                    result.samples_per_epoch,
+                    key,
+                ),
             )
 
     def metrics(self) -> list[sqlite3.Row]:

@@ -51,8 +51,13 @@ class EpochBatches(keras.utils.PyDataset):
     """
 
     def __init__(
-        self, x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: int,
-        sampler: Sampler, seed: int,
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        num_classes: int,
+        batch_size: int,
+        sampler: Sampler,
+        seed: int,
     ) -> None:
         super().__init__()
         self.x, self.y_onehot = x, np.eye(num_classes, dtype="float32")[y]
@@ -116,7 +121,11 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
     """
 
     def __init__(
-        self, builder: Builder, strategy: Strategy, fold: FoldData, seed: int,
+        self,
+        builder: Builder,
+        strategy: Strategy,
+        fold: FoldData,
+        seed: int,
         on_fit_end: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name=strategy.name)
@@ -141,15 +150,21 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         fold = self.fold
         batches = EpochBatches(
-            fold.x_train, fold.y_train, fold.num_classes, hp.get("batch_size"),
-            self.strategy.sampler(hp, fold.y_train), self.seed,
+            fold.x_train,
+            fold.y_train,
+            fold.num_classes,
+            hp.get("batch_size"),
+            self.strategy.sampler(hp, fold.y_train),
+            self.seed,
         )
         self.samples_per_epoch = len(batches.order)
         callbacks = [ValidationMetrics(fold.x_val, fold.y_val), *kwargs.pop("callbacks", [])]
         kwargs.setdefault("verbose", 0)
         history = model.fit(
-            batches, class_weight=self.strategy.class_weight(hp, fold.y_train),
-            callbacks=callbacks, **kwargs,
+            batches,
+            class_weight=self.strategy.class_weight(hp, fold.y_train),
+            callbacks=callbacks,
+            **kwargs,
         )
         if self.on_fit_end is not None:
             self.on_fit_end()
@@ -157,6 +172,4 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
 
 
 def early_stopping(patience: int) -> keras.callbacks.EarlyStopping:
-    return keras.callbacks.EarlyStopping(
-        monitor=OBJECTIVE, mode="max", patience=patience, restore_best_weights=True
-    )
+    return keras.callbacks.EarlyStopping(monitor=OBJECTIVE, mode="max", patience=patience, restore_best_weights=True)

@@ -44,8 +44,14 @@ class SearchResult:
 
 
 def make_tuner(
-    kind: str, hypermodel: ImbalanceHyperModel, *, max_trials: int, epochs: int, seed: int,
-    directory: Path, project: str,
+    kind: str,
+    hypermodel: ImbalanceHyperModel,
+    *,
+    max_trials: int,
+    epochs: int,
+    seed: int,
+    directory: Path,
+    project: str,
 ) -> keras_tuner.Tuner:
     common: dict[str, Any] = {
         "objective": keras_tuner.Objective(OBJECTIVE, "max"),
@@ -62,14 +68,26 @@ def make_tuner(
 
 
 def search(
-    kind: str, hypermodel: ImbalanceHyperModel, *, max_trials: int, epochs: int, patience: int,
-    seed: int, directory: Path, project: str,
+    kind: str,
+    hypermodel: ImbalanceHyperModel,
+    *,
+    max_trials: int,
+    epochs: int,
+    patience: int,
+    seed: int,
+    directory: Path,
+    project: str,
 ) -> SearchResult:
     """Run (or resume) the search and report every trial; keras-tuner's prints are kept quiet."""
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         tuner = make_tuner(
-            kind, hypermodel, max_trials=max_trials, epochs=epochs, seed=seed,
-            directory=directory, project=project,
+            kind,
+            hypermodel,
+            max_trials=max_trials,
+            epochs=epochs,
+            seed=seed,
+            directory=directory,
+            project=project,
         )
         tuner.search(epochs=epochs, callbacks=[early_stopping(patience)], verbose=0)
     trials = tuple(_record(trial) for trial in tuner.oracle.trials.values())

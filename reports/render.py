@@ -61,15 +61,17 @@ def report_context(store: Store) -> dict[str, object]:
         for strategy in dict.fromkeys(cells.loc[cells.dataset == dataset, "strategy"]):
             match = summary[(summary.dataset == dataset) & (summary.strategy == strategy)]
             stats = match.iloc[0] if len(match) else None
-            rows.append({
-                "strategy": strategy,
-                "macro_f1": mean_std(stats.macro_f1_mean, stats.macro_f1_std) if stats is not None else "n/a",
-                "macro_recall": (
-                    mean_std(stats.macro_recall_mean, stats.macro_recall_std) if stats is not None else "n/a"
-                ),
-                "seeds": int(stats.macro_f1_count) if stats is not None else 0,
-                "hyperparameters": format_hyperparameters(best.get((dataset, strategy), {})) or "not tuned",
-            })
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "macro_f1": mean_std(stats.macro_f1_mean, stats.macro_f1_std) if stats is not None else "n/a",
+                    "macro_recall": (
+                        mean_std(stats.macro_recall_mean, stats.macro_recall_std) if stats is not None else "n/a"
+                    ),
+                    "seeds": int(stats.macro_f1_count) if stats is not None else 0,
+                    "hyperparameters": format_hyperparameters(best.get((dataset, strategy), {})) or "not tuned",
+                }
+            )
         tables.append({"dataset": dataset, "rows": rows})
     unfinished = cells[cells.status != "done"]
     return {

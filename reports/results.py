@@ -38,8 +38,4 @@ def cells_frame(store: Store) -> pd.DataFrame:
 
 
 def best_hyperparameters(store: Store) -> dict[tuple[str, str], dict[str, object]]:
-    return {
-        (row["dataset"], row["strategy"]): json.loads(row["best_hp"])
-        for row in store.searches()
-        if row["best_hp"]
-    }
+    return {(row["dataset"], row["strategy"]): json.loads(row["best_hp"]) for row in store.searches() if row["best_hp"]}

@@ -44,7 +44,10 @@ def test_bad_input_gets_one_line_and_exit_2(args, message, tmp_path, monkeypatch
 def test_the_real_entry_point_exits_2_without_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--strategy", "stratfy"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

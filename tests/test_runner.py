@@ -128,3 +128,13 @@ def test_test_predictions_are_shared_across_strategies(tiny_study, tmp_path):
     for _, group in predictions.groupby("seed"):
         ids = [sorted(g.sample_id) for _, g in group.groupby("strategy")]
         assert ids[0] == ids[1]
+
+
+@pytest.mark.parametrize("tuner", ["hyperband", "bayesian"])
+def test_every_tuner_runs_a_search(tmp_path, tuner):
+    out = tmp_path / tuner
+    args = ["run", "--profile", "smoke", "--strategy", "focal", "--tuner", tuner, "--epochs", "2", "--out", str(out)]
+    assert main(args) == 0
+    rows = cells(out)
+    assert len(rows) == 1 and rows[0]["status"] == "done"
+    assert "focal_gamma" in rows[0]["hyperparameters"]

@@ -62,3 +62,49 @@ def test_one_epoch_records_the_objective_and_outputs_logits(fold, model_name):
 def test_auto_model_looks_at_the_input_shape():
     assert resolve_model("auto", (8, 8, 1))[0] == "cnn"
     assert resolve_model("auto", (64,))[0] == "mlp"
+
+
+class RecordingPart:
+    """Spies on what a strategy's hooks are given during a real fit."""
+
+    hooks = frozenset({"data", "weights"})
+
+    def __init__(self) -> None:
+        self.seen: list[np.ndarray] = []
+        self.drawn: list[np.ndarray] = []
+
+    @property
+    def stratified(self) -> bool:
+        return False
+
+    def declare(self, hp):
+        return None
+
+    def loss(self, hp, y_train):
+        self.seen.append(y_train)
+
+    def class_weight(self, hp, y_train):
+        self.seen.append(y_train)
+        return {0: 1.0, 1: 2.0, 2: 3.0}
+
+    def sampler(self, hp, y_train):
+        self.seen.append(y_train)
+
+        def draw(rng):
+            rows = rng.choice(len(y_train), size=2 * len(y_train))
+            self.drawn.append(rows)
+            return rows
+
+        return draw
+
+
+def test_strategy_hooks_see_only_the_training_fold(fold):
+    from strategies.base import Strategy
+
+    spy = RecordingPart()
+    _, builder = resolve_model("mlp", X.shape[1:])
+    hypermodel = ImbalanceHyperModel(builder, Strategy("spy", (spy,)), fold, seed=1)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.fit(hp, hypermodel.build(hp), epochs=2)
+    assert len(spy.seen) == 3 and all(np.array_equal(y, fold.y_train) for y in spy.seen)
+    assert len(spy.drawn) >= 2 and all(rows.max() < len(fold.y_train) for rows in spy.drawn)
