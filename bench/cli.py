@@ -41,6 +41,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="study name (default: from the study file, else 'default')")
     run.add_argument("--out", help="output folder (default runs/<name>)")
     run.add_argument("--overwrite", action="store_true", help="delete an existing study in the folder first")
+    run.add_argument(
+        "--reduce-lr",
+        action="store_true",
+        default=None,
+        dest="reduce_lr",
+        help="ReduceLROnPlateau on validation loss, factor and patience tuned",
+    )
+    run.add_argument(
+        "--live",
+        action="store_true",
+        default=None,
+        help="print a classification report after every epoch of the final runs",
+    )
+    run.add_argument(
+        "--tensorboard",
+        action="store_true",
+        default=None,
+        help="write TensorBoard logs of the final runs under DIR/tensorboard/",
+    )
 
     commands.add_parser("list", help="strategies, datasets, models and tuners")
     for name, text in (("status", "what is done, pending, failed"), ("report", "re-render the report")):
@@ -55,7 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command_run(args: argparse.Namespace) -> int:
     file_values = load_toml(args.config) if args.config else {}
-    flags = ("profile", "datasets", "strategies", "model", "tuner", "max_trials", "epochs", "seeds", "name", "out")
+    flags = (
+        "profile",
+        "datasets",
+        "strategies",
+        "model",
+        "tuner",
+        "max_trials",
+        "epochs",
+        "seeds",
+        "name",
+        "out",
+        "reduce_lr",
+        "live",
+        "tensorboard",
+    )
     overrides = {key: getattr(args, key) for key in flags}
     study = prepare(build_config(file_values, overrides))  # all input checks, before Keras loads
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -47,6 +47,9 @@ class StudyConfig:
     seeds: int = 5
     seed: int = 1
     val_fraction: float = 0.2
+    reduce_lr: bool = False
+    live: bool = False
+    tensorboard: bool = False
     out: str = ""
 
     @property
@@ -75,11 +78,12 @@ class StudyConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def fingerprint(self) -> str:
-        """Hash of the fields that change results (not name, profile or out)."""
-        decisive = {k: v for k, v in self.to_dict().items() if k not in ("name", "profile", "out")}
+        """Hash of the fields that change results (not naming, output or display options)."""
+        decisive = {k: v for k, v in self.to_dict().items() if k not in _NOT_DECISIVE}
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
 
 
+_NOT_DECISIVE = ("name", "profile", "out", "live", "tensorboard")
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"seeds": 1, "max_trials": 1, "epochs": 2, "patience": 2},
     "quick": {"seeds": 5, "max_trials": 4, "epochs": 30, "patience": 5},

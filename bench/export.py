@@ -33,11 +33,11 @@ def predictions_frame(store: Store) -> pd.DataFrame:
 
 def export(directory: Path, what: str, output: Path) -> int:
     """Write the CSV atomically; returns the number of rows."""
-    from reports.results import results_frame
+    from reports.results import load
 
     store = Store.open_existing(directory)
     try:
-        frame = results_frame(store) if what == "results" else predictions_frame(store)
+        frame = load(store).results if what == "results" else predictions_frame(store)
     finally:
         store.close()
     partial = output.with_name(output.name + ".partial")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import re
 import shutil
+import subprocess
 import time
 import traceback
 from dataclasses import dataclass
@@ -63,7 +65,19 @@ def project_name(dataset: str, strategy: str) -> str:
     return slug[:80]
 
 
-def versions() -> dict[str, str]:
+def git_revision() -> str:
+    """The commit of the imbalance-bench source that ran, when it is a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
+
+
+def environment() -> dict[str, str]:
+    """Library versions, backend and hardware, for the report's provenance section."""
     backend = keras.backend.backend()
     found = {
         "python": platform.python_version(),
@@ -73,11 +87,14 @@ def versions() -> dict[str, str]:
         "keras": keras.__version__,
         "keras-tuner": keras_tuner.__version__,
         "backend": backend,
+        "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores",
+        "imbalance-bench revision": git_revision(),
     }
     if backend == "tensorflow":
         import tensorflow as tf
 
         found["tensorflow"] = tf.__version__
+        found["gpus"] = ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "none"
     return found
 
 
@@ -100,7 +117,12 @@ class Runner:
             shutil.rmtree(tuner_dir / project, ignore_errors=True)  # a failed search starts afresh
         self.progress.search(dataset, strategy_name, self.config.max_trials)
         hypermodel = ImbalanceHyperModel(
-            self.study.models[dataset][1], strategy, arrays, tuning_seed, on_fit_end=self.progress.trial_done
+            self.study.models[dataset][1],
+            strategy,
+            arrays,
+            tuning_seed,
+            on_fit_end=self.progress.trial_done,
+            reduce_lr=self.config.reduce_lr,
         )
         started = time.perf_counter()
         try:
@@ -125,20 +147,39 @@ class Runner:
     def run_cell(self, cell: Cell, best: dict[str, Any]) -> CellResult:
         strategy = self.study.strategies[cell.strategy]
         arrays, fold = fold_data(self.study, cell.dataset, strategy, cell.seed)
+        data = self.study.datasets[cell.dataset]
         started = time.perf_counter()
-        hypermodel = ImbalanceHyperModel(self.study.models[cell.dataset][1], strategy, arrays, cell.seed)
+        hypermodel = ImbalanceHyperModel(
+            self.study.models[cell.dataset][1],
+            strategy,
+            arrays,
+            cell.seed,
+            reduce_lr=self.config.reduce_lr,
+            live_class_names=data.class_names if self.config.live else None,
+        )
+        callbacks = [early_stopping(self.config.patience)]
+        if self.config.tensorboard:
+            log_dir = self.directory / "tensorboard" / project_name(cell.dataset, cell.strategy) / f"seed-{cell.seed}"
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
         hp = fixed_hyperparameters(best)
         model = hypermodel.build(hp)
-        history = hypermodel.fit(hp, model, epochs=self.config.epochs, callbacks=[early_stopping(self.config.patience)])
-        data = self.study.datasets[cell.dataset]
+        history = hypermodel.fit(hp, model, epochs=self.config.epochs, callbacks=callbacks)
+        monitor = hypermodel.monitor
         proba = predict_proba(model, data.x[fold.test])
         y_pred = proba.argmax(axis=1)
         y_true = data.y[fold.test]
         return CellResult(
             hyperparameters=best,
-            history={k: [float(v) for v in values] for k, values in history.history.items()},
+            history={
+                **{k: [float(v) for v in values] for k, values in history.history.items()},
+                "val_recall_per_class": monitor.recall_per_class,
+                "val_confusion": monitor.confusion,
+            },
             seconds=time.perf_counter() - started,
-            train_size=len(fold.train),
+            class_counts={
+                part: np.bincount(data.y[indices], minlength=data.num_classes).tolist()
+                for part, indices in (("train", fold.train), ("val", fold.val), ("test", fold.test))
+            },
             samples_per_epoch=hypermodel.samples_per_epoch,
             sample_id=fold.test,
             y_true=y_true,
@@ -193,7 +234,7 @@ def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutc
         for name, dataset in study.datasets.items():
             store.add_dataset(name, dataset.class_names, study.models[name][0])
         store.add_cells(list(study.cells))
-        store.set_meta(versions=json.dumps(versions()), last_run_started=str(time.time()))
+        store.set_meta(environment=json.dumps(environment()), last_run_started=str(time.time()))
         try:
             Runner(study, store, directory, progress).run()
         finally:

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS cells (
     key TEXT PRIMARY KEY, dataset TEXT NOT NULL, strategy TEXT NOT NULL, seed INTEGER NOT NULL,
     position INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0, started_at REAL, finished_at REAL, seconds REAL,
-    error TEXT, hyperparameters TEXT, history TEXT, train_size INTEGER, samples_per_epoch INTEGER);
+    error TEXT, hyperparameters TEXT, history TEXT, class_counts TEXT, samples_per_epoch INTEGER);
 CREATE TABLE IF NOT EXISTS metrics (
     cell_key TEXT NOT NULL REFERENCES cells(key), name TEXT NOT NULL,
     class_index INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (cell_key, name, class_index));
@@ -66,7 +66,7 @@ class CellResult:
     hyperparameters: dict[str, Any]
     history: dict[str, list[float]]
     seconds: float
-    train_size: int
+    class_counts: dict[str, list[int]]  # train / val / test, per class
     samples_per_epoch: int
     sample_id: np.ndarray
     y_true: np.ndarray
@@ -289,13 +289,13 @@ class Store:
             )
             self.db.execute(
                 "UPDATE cells SET status='done', error=NULL, finished_at=?, seconds=?, hyperparameters=?,"
-                " history=?, train_size=?, samples_per_epoch=? WHERE key=?",
+                " history=?, class_counts=?, samples_per_epoch=? WHERE key=?",
                 (
                     time.time(),
                     result.seconds,
                     json.dumps(result.hyperparameters, sort_keys=True),
                     json.dumps(result.history),
-                    result.train_size,
+                    json.dumps(result.class_counts),
                     result.samples_per_epoch,
                     key,
                 ),

@@ -16,7 +16,13 @@ import keras
 import keras_tuner
 import numpy as np
 from scipy.special import softmax
-from sklearn.metrics import balanced_accuracy_score, f1_score
+from sklearn.metrics import (
+    balanced_accuracy_score,
+    classification_report,
+    confusion_matrix,
+    f1_score,
+    recall_score,
+)
 
 from bench.models import Builder
 from strategies.base import Sampler, Strategy
@@ -77,25 +83,47 @@ class EpochBatches(keras.utils.PyDataset):
 
 
 class ValidationMetrics(keras.callbacks.Callback):
-    """Adds val_macro_f1 and val_macro_recall over the whole validation set to the logs.
+    """Scores the whole validation set after each epoch and keeps a per-epoch record.
 
     Keras metrics average over batches and cannot express macro-F1 exactly;
-    scikit-learn on the full set can. It must run before callbacks that read
-    these keys (keras-tuner's, EarlyStopping), which is why it goes first.
+    scikit-learn on the full set can. Scalars (val_loss, val_macro_f1,
+    val_macro_recall) go into the logs, where keras-tuner, EarlyStopping and
+    ReduceLROnPlateau read them, so this callback must run first. Per-class
+    recall and the confusion matrix are kept here, since logs must stay scalar.
+    With `class_names`, a classification report is printed every epoch.
     """
 
-    def __init__(self, x_val: np.ndarray, y_val: np.ndarray) -> None:
+    def __init__(
+        self, x_val: np.ndarray, y_val: np.ndarray, num_classes: int, class_names: tuple[str, ...] | None = None
+    ) -> None:
         super().__init__()
-        self.x_val, self.y_val = x_val, y_val
+        self.x_val, self.y_val, self.class_names = x_val, y_val, class_names
+        self.y_val_onehot = np.eye(num_classes, dtype="float32")[y_val]
+        self.labels = np.arange(num_classes)
+        self.recall_per_class: list[list[float]] = []
+        self.confusion: list[list[list[int]]] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        predicted = predict_logits(self.model, self.x_val).argmax(axis=1)
+        logits = predict_logits(self.model, self.x_val)
+        predicted = logits.argmax(axis=1)
+        # A random validation cut may lack rare classes; scikit-learn warns every epoch.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            scores = {
+                "val_loss": float(keras.ops.convert_to_numpy(self.model.loss(self.y_val_onehot, logits))),
+                OBJECTIVE: float(f1_score(self.y_val, predicted, average="macro", zero_division=0)),
+                "val_macro_recall": float(balanced_accuracy_score(self.y_val, predicted)),
+            }
+            recall = recall_score(self.y_val, predicted, labels=self.labels, average=None, zero_division=0)
+        self.recall_per_class.append([float(r) for r in recall])
+        self.confusion.append(confusion_matrix(self.y_val, predicted, labels=self.labels).tolist())
         if logs is not None:
-            # A random validation cut may lack rare classes; scikit-learn warns every epoch.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                logs[OBJECTIVE] = float(f1_score(self.y_val, predicted, average="macro", zero_division=0))
-                logs["val_macro_recall"] = float(balanced_accuracy_score(self.y_val, predicted))
+            logs.update(scores)
+        if self.class_names is not None:
+            report = classification_report(
+                self.y_val, predicted, labels=self.labels, target_names=list(self.class_names), zero_division=0
+            )
+            print(f"epoch {epoch + 1}: val_macro_f1 {scores[OBJECTIVE]:.3f}\n{report}", flush=True)
 
 
 def predict_logits(model: Any, x: np.ndarray, chunk: int = 1024) -> np.ndarray:
@@ -127,11 +155,16 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         fold: FoldData,
         seed: int,
         on_fit_end: Callable[[], None] | None = None,
+        reduce_lr: bool = False,
+        live_class_names: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__(name=strategy.name)
         self.builder, self.strategy, self.fold, self.seed = builder, strategy, fold, seed
         self.on_fit_end = on_fit_end
+        self.reduce_lr = reduce_lr
+        self.live_class_names = live_class_names
         self.samples_per_epoch = 0
+        self.monitor: ValidationMetrics | None = None
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         keras.backend.clear_session()
@@ -141,6 +174,9 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         # Defaults matter: keras-tuner's first trial uses them.
         hp.Choice("batch_size", [16, 32, 64], default=32)
         learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+        if self.reduce_lr:
+            hp.Choice("reduce_lr_factor", [0.5, 0.2])
+            hp.Choice("reduce_lr_patience", [2, 3])
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate),
             loss=self.strategy.loss(hp, self.fold.y_train),
@@ -158,7 +194,14 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
             self.seed,
         )
         self.samples_per_epoch = len(batches.order)
-        callbacks = [ValidationMetrics(fold.x_val, fold.y_val), *kwargs.pop("callbacks", [])]
+        self.monitor = ValidationMetrics(fold.x_val, fold.y_val, fold.num_classes, self.live_class_names)
+        callbacks = [self.monitor, *kwargs.pop("callbacks", [])]
+        if self.reduce_lr:
+            callbacks.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor="val_loss", factor=hp.get("reduce_lr_factor"), patience=hp.get("reduce_lr_patience")
+                )
+            )
         kwargs.setdefault("verbose", 0)
         history = model.fit(
             batches,

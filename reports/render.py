@@ -1,23 +1,40 @@
-"""Write report.md and results.csv from the store (re-runnable at any time)."""
+"""Assemble the report from the store: context once, then Markdown and HTML from templates.
+
+`bench report DIR` calls this without training anything; it never imports a
+Keras backend, and it renders partial studies (missing cells are listed).
+"""
 
 from __future__ import annotations
 
+import base64
+import datetime
+import json
 import math
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pandas as pd
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from bench.store import Store
-from reports.results import best_hyperparameters, cells_frame, results_frame, summary_frame
+from reports import figures
+from reports.results import StudyData, load
+from reports.stats import compare_to_baseline, friedman, mean_interval, mean_ranks
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("reports", "templates"),
-    autoescape=False,  # Markdown; table cells go through the `cell` filter instead
-    trim_blocks=True,
-    lstrip_blocks=True,
-    undefined=jinja2.StrictUndefined,
-)
+METRICS = ("macro_f1", "macro_recall")
+TEMPLATES = jinja2.PackageLoader("reports", "templates")
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def fmt_p(value: float) -> str:
+    return "n/a" if math.isnan(value) else ("< 0.001" if value < 0.001 else f"{value:.3f}")
 
 
 def markdown_cell(value: object) -> str:
@@ -26,20 +43,256 @@ def markdown_cell(value: object) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def mean_std(mean: float, std: float) -> str:
-    if math.isnan(mean):
+def format_hyperparameters(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(values.items()))
+
+
+def when(timestamp: str) -> str:
+    if not timestamp:
         return "n/a"
-    return f"{mean:.3f}" if math.isnan(std) else f"{mean:.3f} ± {std:.3f}"
+    return datetime.datetime.fromtimestamp(float(timestamp), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def format_hyperparameters(values: dict[str, object]) -> str:
-    def short(v: object) -> str:
-        return f"{v:.3g}" if isinstance(v, float) else str(v)
+def _summary(results: pd.DataFrame, strategies: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for strategy in strategies:
+        scores = results[results.strategy == strategy]
+        row: dict[str, Any] = {"strategy": strategy, "n": len(scores)}
+        for metric in METRICS:
+            interval = mean_interval(scores[metric])
+            row[metric] = interval.mean
+            row[f"{metric}_text"] = fmt(interval.mean)
+            row[f"{metric}_std"] = fmt(interval.std)
+            row[f"{metric}_ci"] = f"[{fmt(interval.low)}, {fmt(interval.high)}]"
+        rows.append(row)
+    return sorted(rows, key=lambda r: (math.isnan(r["macro_f1"]), -r["macro_f1"] if r["n"] else 0))
 
-    return ", ".join(f"{k}={short(v)}" for k, v in sorted(values.items()))
+
+def _comparisons(results: pd.DataFrame) -> list[dict[str, Any]]:
+    if "baseline" not in set(results.strategy):
+        return []
+    frame = pd.concat([compare_to_baseline(results, metric) for metric in METRICS], ignore_index=True)
+    return [
+        {
+            "strategy": r.strategy,
+            "metric": r.metric.replace("_", "-"),
+            "n": r.n,
+            "difference": f"{r.mean_difference:+.3f}",
+            "ci": f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}]",
+            "test": r.test,
+            "p": fmt_p(r.p),
+            "p_holm": fmt_p(r.p_holm),
+            "verdict": r.verdict,
+        }
+        for r in frame.itertuples()
+    ]
 
 
-_ENV.filters["cell"] = markdown_cell
+def _per_class(data: StudyData, dataset: str, strategies: list[str]) -> list[dict[str, Any]]:
+    frame = data.per_class[data.per_class.dataset == dataset]
+    means = frame.groupby(["strategy", "metric", "class_index"])["value"].mean()
+    names = data.class_names[dataset]
+    rows = []
+    for strategy in strategies:
+        for metric in ("recall", "f1"):
+            values = [means.get((strategy, metric, i), math.nan) for i in range(len(names))]
+            rows.append({"strategy": strategy, "metric": metric, "values": [fmt(v, 2) for v in values]})
+    return rows
+
+
+def _class_counts(cells: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, str, str]:
+    """Counts of the first finished cell (its seed and split), and the training imbalance ratio."""
+    done = cells[cells.status == "done"]
+    if done.empty:
+        return pd.DataFrame(columns=["class", "split", "count"]), "", "n/a"
+    first = done.iloc[0]
+    counts = json.loads(first.class_counts)
+    long = pd.DataFrame(
+        [
+            {"class": names[i], "split": split, "count": n}
+            for split, values in counts.items()
+            for i, n in enumerate(values)
+        ]
+    )
+    train = [n for n in counts["train"] if n > 0]
+    source = f"seed {first.seed}, {first.strategy} split"
+    return long, source, f"{max(train) / min(train):.1f}"
+
+
+def _cost(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataFrame:
+    searches = data.searches[data.searches.dataset == dataset].set_index("strategy")
+    cells = data.cells[(data.cells.dataset == dataset) & (data.cells.status == "done")]
+    epochs = data.histories[data.histories.dataset == dataset].groupby(["strategy", "seed"]).epoch.max()
+    rows = []
+    for strategy in strategies:
+        mine = cells[cells.strategy == strategy]
+        rows.append(
+            {
+                "strategy": strategy,
+                "tuning_s": float(searches.seconds.get(strategy, math.nan)),
+                "final_s": float(mine.seconds.sum()) if len(mine) else math.nan,
+                "per_seed_s": float(mine.seconds.mean()) if len(mine) else math.nan,
+                "epochs": float(epochs.loc[strategy].mean())
+                if strategy in epochs.index.get_level_values(0)
+                else math.nan,
+                "samples_per_epoch": float(mine.samples_per_epoch.mean()) if len(mine) else math.nan,
+                "trials": int((data.trials.dataset == dataset).mul(data.trials.strategy == strategy).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) -> dict[str, Any]:
+    strategies = data.strategies
+    slug = "".join(c if c.isalnum() else "-" for c in dataset)
+    names = data.class_names[dataset]
+    results = data.results[data.results.dataset == dataset]
+    counts, counts_source, ratio = _class_counts(data.cells[data.cells.dataset == dataset], names)
+    cost = _cost(data, dataset, strategies)
+    best = {r.strategy: json.loads(r.best_hp) for r in data.searches.itertuples() if r.dataset == dataset and r.best_hp}
+    histories = data.histories[data.histories.dataset == dataset]
+    trials = data.trials[(data.trials.dataset == dataset) & data.trials.objective.notna()]
+    done = [s for s in strategies if s in set(results.strategy)]
+    matrices = {s: data.confusion[(dataset, s)] for s in done if (dataset, s) in data.confusion}
+
+    figs: dict[str, figures.Figure] = {}
+
+    def add(name: str, title: str, caption: str, draw: Any) -> None:
+        figs[name] = figures.Figure(f"{slug}-{name}", title, caption, figures.render(draw))
+
+    if not counts.empty:
+        add(
+            "classes",
+            "Class counts",
+            f"Samples per class as trained ({counts_source}).",
+            lambda: figures.class_counts(counts),
+        )
+    if not results.empty:
+        add(
+            "scores",
+            "Test scores per seed",
+            "Each dot is one seed's test score; diamonds are means.",
+            lambda: figures.scores(results, palette),
+        )
+        add(
+            "per-class",
+            "Per-class recall and F1",
+            "Mean over seeds of each class's test recall and F1.",
+            lambda: figures.heatmaps(data.per_class[data.per_class.dataset == dataset], done, names),
+        )
+        add(
+            "confusion",
+            "Confusion matrices",
+            "Test predictions pooled over seeds, each row normalised to 1.",
+            lambda: figures.confusions(matrices, names),
+        )
+    if not histories.empty:
+        add(
+            "curves",
+            "Training curves",
+            "Final runs: mean over seeds, band = ±1 standard deviation.",
+            lambda: figures.curves(histories, palette),
+        )
+    if not trials.empty:
+        add(
+            "trials",
+            "Tuning trials",
+            "Objective (validation macro-F1) of every keras-tuner trial.",
+            lambda: figures.trials(trials, palette),
+        )
+    if cost[["tuning_s", "final_s"]].notna().any().any():
+        add(
+            "cost",
+            "Cost",
+            "Wall time of tuning and of all final runs; samples seen per training epoch.",
+            lambda: figures.cost(cost.fillna(0), palette),
+        )
+
+    return {
+        "name": dataset,
+        "summary": _summary(results, done),
+        "comparisons": _comparisons(results),
+        "class_names": names,
+        "per_class": _per_class(data, dataset, done),
+        "counts": counts.pivot(index="class", columns="split", values="count")
+        .loc[names]
+        .reset_index()
+        .to_dict("records")
+        if not counts.empty
+        else [],
+        "counts_source": counts_source,
+        "imbalance_ratio": ratio,
+        "hyperparameters": [
+            {"strategy": s, "values": format_hyperparameters(best[s])} for s in strategies if s in best
+        ],
+        "cost": [
+            {k: fmt(v, 1) if isinstance(v, float) else v for k, v in row.items()} for row in cost.to_dict("records")
+        ],
+        "figures": figs,
+    }
+
+
+def _across(data: StudyData, palette: figures.Palette) -> dict[str, Any] | None:
+    if len(data.datasets) < 2:
+        return None
+    means = data.results.groupby(["dataset", "strategy"])["macro_f1"].mean().unstack("strategy").dropna(axis=1)
+    if means.shape[0] < 2 or means.shape[1] < 2:
+        return None
+    statistic, p = friedman(means)
+    diagram = figures.Figure(
+        "critical-difference",
+        "Critical-difference diagram",
+        "Mean rank of macro-F1 across datasets (1 = best); strategies joined by a bar are not "
+        "significantly different (Nemenyi, alpha 0.05).",
+        figures.render(lambda: figures.critical_difference(means, palette)),
+    )
+    return {
+        "ranks": [{"strategy": s, "rank": fmt(r, 2)} for s, r in mean_ranks(means).items()],
+        "datasets": means.shape[0],
+        "friedman": f"chi² = {fmt(statistic, 2)}, p = {fmt_p(p)}"
+        if not math.isnan(statistic)
+        else "not computed (needs 3 or more strategies)",
+        "figure": diagram,
+    }
+
+
+def report_context(data: StudyData) -> dict[str, Any]:
+    palette = figures.strategy_palette(data.strategies)
+    cells = data.cells
+    unfinished = cells[cells.status != "done"][["dataset", "strategy", "seed", "status", "error"]].fillna("")
+    failed_searches = data.searches[data.searches.status == "failed"][["dataset", "strategy", "error"]]
+    return {
+        "config": data.config,
+        "config_items": sorted(data.config.items()),
+        "environment": sorted(data.environment.items()),
+        "times": {
+            "created": when(data.meta["created_at"]),
+            "started": when(data.meta["last_run_started"]),
+            "finished": when(data.meta["last_run_finished"]),
+        },
+        "fingerprint": data.meta["fingerprint"],
+        "counts": cells.status.value_counts().to_dict(),
+        "total": len(cells),
+        "datasets": [_dataset_section(data, d, palette) for d in data.datasets],
+        "across": _across(data, palette),
+        "unfinished": unfinished.to_dict("records"),
+        "failed_searches": failed_searches.to_dict("records"),
+    }
+
+
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=TEMPLATES,
+        autoescape=autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["cell"] = markdown_cell
+    return env
+
+
+MARKDOWN, HTML = _environment(autoescape=False), _environment(autoescape=True)
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -49,45 +302,34 @@ def _atomic_write(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-def report_context(store: Store) -> dict[str, object]:
-    results = results_frame(store)
-    summary = summary_frame(results)
-    best = best_hyperparameters(store)
-    cells = cells_frame(store)
-    config = store.config
-    tables = []
-    for dataset in dict.fromkeys(cells["dataset"]):
-        rows = []
-        for strategy in dict.fromkeys(cells.loc[cells.dataset == dataset, "strategy"]):
-            match = summary[(summary.dataset == dataset) & (summary.strategy == strategy)]
-            stats = match.iloc[0] if len(match) else None
-            rows.append(
-                {
-                    "strategy": strategy,
-                    "macro_f1": mean_std(stats.macro_f1_mean, stats.macro_f1_std) if stats is not None else "n/a",
-                    "macro_recall": (
-                        mean_std(stats.macro_recall_mean, stats.macro_recall_std) if stats is not None else "n/a"
-                    ),
-                    "seeds": int(stats.macro_f1_count) if stats is not None else 0,
-                    "hyperparameters": format_hyperparameters(best.get((dataset, strategy), {})) or "not tuned",
-                }
-            )
-        tables.append({"dataset": dataset, "rows": rows})
-    unfinished = cells[cells.status != "done"]
-    return {
-        "config": config,
-        "tables": tables,
-        "counts": cells.status.value_counts().to_dict(),
-        "total": len(cells),
-        "unfinished": unfinished.to_dict("records"),
-    }
-
-
 def write_report(store: Store, directory: Path) -> Path:
-    """Regenerate results.csv and report.md; returns the report's path."""
+    """Regenerate results.csv, figures/, report.md and report.html; returns report.md's path."""
     directory = Path(directory)
-    results: pd.DataFrame = results_frame(store)
-    _atomic_write(directory / "results.csv", results.to_csv(index=False))
+    data = load(store)
+    context = report_context(data)
+    _atomic_write(directory / "results.csv", data.results.to_csv(index=False))
+    all_figures = [f for d in context["datasets"] for f in d["figures"].values()]
+    all_figures += [context["across"]["figure"]] if context["across"] else []
+    figures.write_pngs(all_figures, directory)
+    markdown = MARKDOWN.get_template("report.md.j2").render(**context)
+    _atomic_write(directory / "report.html", html_page(markdown, all_figures, str(context["config"]["name"])))
     report = directory / "report.md"
-    _atomic_write(report, _ENV.get_template("report.md.j2").render(**report_context(store)))
+    _atomic_write(report, markdown)
     return report
+
+
+def html_page(markdown: str, embedded: list[figures.Figure], title: str) -> str:
+    """The Markdown report as one self-contained HTML file.
+
+    Rendering the same Markdown (markdown-it-py, which rich already depends on)
+    keeps the two reports identical in content. Raw HTML in the Markdown is not
+    passed through, and figures become data URIs, so the page loads nothing.
+    """
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    for figure in embedded:
+        body = body.replace(f'src="{figure.file}"', f'src="{data_uri(figure.png)}"')
+    return HTML.get_template("report.html.j2").render(title=title, body=Markup(body))
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

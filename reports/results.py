@@ -1,41 +1,117 @@
-"""The store as tidy pandas frames; everything in a report is derived from these."""
+"""The store read once into tidy pandas frames; every number in a report derives from these."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from bench.metrics import SUMMARY_METRICS
+from bench.metrics import SUMMARY_METRICS, confusion
 from bench.store import Store
 
 RESULT_KEYS = ["dataset", "strategy", "seed"]
 
 
-def results_frame(store: Store) -> pd.DataFrame:
-    """One row per finished (dataset, strategy, seed), one column per summary metric."""
-    rows = [dict(row) for row in store.metrics() if row["class_index"] == -1]
+@dataclass(frozen=True)
+class StudyData:
+    """Everything a report shows, loaded from the store in one pass."""
+
+    config: dict[str, Any]
+    meta: dict[str, str]
+    environment: dict[str, str]
+    class_names: dict[str, list[str]]
+    cells: pd.DataFrame  # one row per planned cell, any status
+    results: pd.DataFrame  # finished cells x summary metrics (wide)
+    per_class: pd.DataFrame  # finished cells x class x metric (long)
+    histories: pd.DataFrame  # finished cells x epoch (long in epochs, wide in logged values)
+    searches: pd.DataFrame
+    trials: pd.DataFrame
+    confusion: dict[tuple[str, str], np.ndarray]  # (dataset, strategy) -> counts pooled over seeds
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(dict.fromkeys(self.cells["dataset"]))
+
+    @property
+    def strategies(self) -> list[str]:
+        return list(dict.fromkeys(self.cells["strategy"]))
+
+
+def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([dict(r) for r in rows], columns=columns)
+
+
+def results_frame(metric_rows: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per finished (dataset, strategy, seed), one column per summary metric, in study order."""
     columns = [*RESULT_KEYS, *SUMMARY_METRICS]
-    if not rows:
+    overall = metric_rows[metric_rows.class_index == -1]
+    if overall.empty:
         return pd.DataFrame(columns=columns)
-    long = pd.DataFrame(rows)
-    wide = long.pivot_table(index=RESULT_KEYS, columns="name", values="value", sort=False).reset_index()
-    order = {(c["dataset"], c["strategy"], c["seed"]): c["position"] for c in store.cells()}
-    wide["position"] = [order[key] for key in zip(wide.dataset, wide.strategy, wide.seed, strict=True)]
+    wide = overall.pivot_table(index=RESULT_KEYS, columns="name", values="value", sort=False).reset_index()
+    order = cells.set_index(RESULT_KEYS)["position"]
+    wide["position"] = order.loc[list(zip(wide.dataset, wide.strategy, wide.seed, strict=True))].to_numpy()
     return wide.sort_values("position")[columns].reset_index(drop=True)
 
 
-def summary_frame(results: pd.DataFrame, metrics: tuple[str, ...] = ("macro_f1", "macro_recall")) -> pd.DataFrame:
-    """Mean and sample std over seeds per (dataset, strategy), in study order."""
-    grouped = results.groupby(["dataset", "strategy"], sort=False)[list(metrics)]
-    summary = grouped.agg(["mean", "std", "count"])
-    summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
-    return summary.reset_index()
+def _per_class(metric_rows: pd.DataFrame, class_names: dict[str, list[str]]) -> pd.DataFrame:
+    per_class = metric_rows[metric_rows.class_index >= 0].rename(columns={"name": "metric"}).copy()
+    per_class["class_name"] = [class_names[d][i] for d, i in zip(per_class.dataset, per_class.class_index, strict=True)]
+    return per_class.reset_index(drop=True)
 
 
-def cells_frame(store: Store) -> pd.DataFrame:
-    return pd.DataFrame([dict(row) for row in store.cells()])
+def _histories(cells: pd.DataFrame) -> pd.DataFrame:
+    frames = []
+    for row in cells[cells.status == "done"].itertuples():
+        history = json.loads(row.history)
+        scalars = {k: v for k, v in history.items() if k not in ("val_recall_per_class", "val_confusion")}
+        frame = pd.DataFrame(scalars)
+        frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+        frames.append(frame.assign(dataset=row.dataset, strategy=row.strategy, seed=row.seed))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["epoch", *RESULT_KEYS])
 
 
-def best_hyperparameters(store: Store) -> dict[tuple[str, str], dict[str, object]]:
-    return {(row["dataset"], row["strategy"]): json.loads(row["best_hp"]) for row in store.searches() if row["best_hp"]}
+def load(store: Store) -> StudyData:
+    class_names = store.class_names()
+    cells = _frame(
+        store.cells(),
+        [
+            "key",
+            *RESULT_KEYS,
+            "position",
+            "status",
+            "attempts",
+            "started_at",
+            "finished_at",
+            "seconds",
+            "error",
+            "hyperparameters",
+            "history",
+            "class_counts",
+            "samples_per_epoch",
+        ],
+    )
+    metric_rows = _frame(store.metrics(), [*RESULT_KEYS, "name", "class_index", "value"])
+    pooled: dict[tuple[str, str], np.ndarray] = {}
+    for row, arrays in store.predictions():
+        key = (row["dataset"], row["strategy"])
+        counts = confusion(arrays["y_true"], arrays["y_pred"], len(class_names[row["dataset"]]))
+        pooled[key] = pooled.get(key, 0) + counts
+    meta = {k: store.meta(k) or "" for k in ("created_at", "last_run_started", "last_run_finished", "fingerprint")}
+    return StudyData(
+        config=store.config,
+        meta=meta,
+        environment=json.loads(store.meta("environment") or "{}"),
+        class_names=class_names,
+        cells=cells,
+        results=results_frame(metric_rows, cells),
+        per_class=_per_class(metric_rows, class_names),
+        histories=_histories(cells),
+        searches=_frame(store.searches(), ["dataset", "strategy", "status", "best_hp", "seconds", "error"]),
+        trials=_frame(
+            store.trials(), ["dataset", "strategy", "trial_id", "status", "objective", "hyperparameters", "message"]
+        ),
+        confusion=pooled,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -138,3 +139,29 @@ def test_every_tuner_runs_a_search(tmp_path, tuner):
     rows = cells(out)
     assert len(rows) == 1 and rows[0]["status"] == "done"
     assert "focal_gamma" in rows[0]["hyperparameters"]
+
+
+def test_monitoring_options_record_and_write_what_they_promise(tmp_path, capsys):
+    out = tmp_path / "monitored"
+    args = [
+        "run",
+        "--profile",
+        "smoke",
+        "--strategy",
+        "baseline",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+        "--reduce-lr",
+        "--live",
+        "--tensorboard",
+    ]
+    assert main(args) == 0
+    assert capsys.readouterr().out.count("macro avg") == 2, "one classification report per final epoch"
+    [row] = cells(out)
+    assert {"reduce_lr_factor", "reduce_lr_patience"} <= set(json.loads(row["hyperparameters"]))
+    history = json.loads(row["history"])
+    assert len(history["val_confusion"]) == len(history["val_recall_per_class"]) == len(history["loss"]) == 2
+    assert len(history["val_recall_per_class"][0]) == 10 and "val_loss" in history
+    assert list((out / "tensorboard").rglob("events.out.tfevents*")), "TensorBoard event files"

@@ -12,7 +12,7 @@ def make_result(value: float) -> CellResult:
         hyperparameters={"learning_rate": 0.001},
         history={"loss": [1.0, 0.5]},
         seconds=1.0,
-        train_size=10,
+        class_counts={"train": [5, 5], "val": [1, 1], "test": [1, 1]},
         samples_per_epoch=12,
         sample_id=np.array([3, 4]),
         y_true=np.array([0, 1]),

@@ -2,7 +2,8 @@ import keras
 import keras_tuner
 import numpy as np
 import pytest
-from sklearn.metrics import balanced_accuracy_score, f1_score
+from scipy.special import softmax
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, log_loss, recall_score
 
 from bench.models import resolve_model
 from bench.training import OBJECTIVE, EpochBatches, FoldData, ImbalanceHyperModel, ValidationMetrics, predict_logits
@@ -32,13 +33,28 @@ def fold() -> FoldData:
 def test_validation_metrics_match_scikit_learn_on_the_whole_set(fold):
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
-    callback = ValidationMetrics(fold.x_val, fold.y_val)
+    model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    callback = ValidationMetrics(fold.x_val, fold.y_val, 3)
     callback.set_model(model)
     logs: dict[str, float] = {}
     callback.on_epoch_end(0, logs)
-    predicted = np.asarray(model.predict(fold.x_val, verbose=0)).argmax(1)
+    logits = np.asarray(model.predict(fold.x_val, verbose=0))
+    predicted = logits.argmax(1)
     assert logs[OBJECTIVE] == pytest.approx(f1_score(fold.y_val, predicted, average="macro", zero_division=0))
     assert logs["val_macro_recall"] == pytest.approx(balanced_accuracy_score(fold.y_val, predicted))
+    assert logs["val_loss"] == pytest.approx(log_loss(fold.y_val, softmax(logits, axis=1), labels=[0, 1, 2]), rel=1e-4)
+    assert callback.recall_per_class == [recall_score(fold.y_val, predicted, labels=[0, 1, 2], average=None).tolist()]
+    assert np.array_equal(callback.confusion[0], confusion_matrix(fold.y_val, predicted, labels=[0, 1, 2]))
+
+
+def test_live_mode_prints_a_classification_report(fold, capsys):
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    callback = ValidationMetrics(fold.x_val, fold.y_val, 3, class_names=("bee", "wasp", "<other>"))
+    callback.set_model(model)
+    callback.on_epoch_end(4, {})
+    out = capsys.readouterr().out
+    assert out.startswith("epoch 5: val_macro_f1") and "wasp" in out and "macro avg" in out
 
 
 def test_chunked_prediction_equals_keras_predict(fold):

@@ -1,0 +1,142 @@
+"""How sure are we: intervals over seeds, paired tests against baseline, ranks across datasets.
+
+Everything is computed from the tidy results frame with scipy.stats; only Holm's
+step-down correction is written here, because scipy offers only
+Benjamini-Hochberg and statsmodels would be a large dependency for five lines.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+ALPHA = 0.05
+# With n paired seeds the smallest two-sided exact Wilcoxon p-value is 2 / 2**n,
+# which first drops below 0.05 at n = 6; with fewer seeds only the paired t-test can.
+MIN_SEEDS_FOR_WILCOXON = 6
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    std: float
+    low: float
+    high: float
+    n: int
+
+
+def mean_interval(values: np.ndarray | pd.Series, confidence: float = 0.95) -> Interval:
+    """Mean, sample std and Student-t confidence interval of the mean over seeds."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    mean = float(values.mean()) if n else math.nan
+    if n < 2:
+        return Interval(mean, math.nan, math.nan, math.nan, n)
+    std = float(values.std(ddof=1))
+    if std == 0:
+        return Interval(mean, 0.0, mean, mean, n)
+    low, high = stats.t.interval(confidence, n - 1, loc=mean, scale=std / math.sqrt(n))
+    return Interval(mean, std, float(low), float(high), n)
+
+
+def paired_test(differences: np.ndarray) -> tuple[str, float]:
+    """(test name, two-sided p) for paired differences over seeds; see MIN_SEEDS_FOR_WILCOXON."""
+    differences = np.asarray(differences, dtype=float)
+    if len(differences) < 2:
+        return "none (fewer than 2 seeds)", math.nan
+    if np.allclose(differences, 0):
+        return "none (identical scores)", 1.0
+    if len(differences) >= MIN_SEEDS_FOR_WILCOXON:
+        return "Wilcoxon signed-rank", float(stats.wilcoxon(differences).pvalue)
+    if np.allclose(differences, differences[0]):
+        return "paired t", 0.0  # constant non-zero difference: the t statistic is infinite
+    return "paired t", float(stats.ttest_1samp(differences, 0.0).pvalue)
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (NaN entries are kept out of the family)."""
+    indexed = sorted((p, i) for i, p in enumerate(pvalues) if not math.isnan(p))
+    adjusted = [math.nan] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (len(indexed) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def verdict(mean_difference: float, adjusted_p: float, alpha: float = ALPHA) -> str:
+    if math.isnan(adjusted_p) or adjusted_p >= alpha:
+        return "no detectable difference"
+    return "better" if mean_difference > 0 else "worse"
+
+
+def compare_to_baseline(
+    results: pd.DataFrame, metric: str, baseline: str = "baseline", alpha: float = ALPHA
+) -> pd.DataFrame:
+    """Per dataset and strategy: mean paired difference to baseline, test, Holm-adjusted p, verdict.
+
+    Pairs are matched on seed (same test set); seeds missing on either side are dropped.
+    """
+    rows = []
+    for dataset, group in results.groupby("dataset", sort=False):
+        reference = group[group.strategy == baseline].set_index("seed")[metric]
+        if reference.empty:
+            continue
+        family = []
+        for strategy, scores in group[group.strategy != baseline].groupby("strategy", sort=False):
+            paired = scores.set_index("seed")[metric].to_frame("score").join(reference.rename("ref"), how="inner")
+            differences = (paired.score - paired.ref).to_numpy()
+            test, p = paired_test(differences)
+            diff = mean_interval(differences)
+            family.append(
+                {
+                    "dataset": dataset,
+                    "strategy": strategy,
+                    "metric": metric,
+                    "n": len(differences),
+                    "mean_difference": diff.mean,
+                    "ci_low": diff.low,
+                    "ci_high": diff.high,
+                    "test": test,
+                    "p": p,
+                }
+            )
+        for row, adjusted in zip(family, holm([r["p"] for r in family]), strict=True):
+            rows.append({**row, "p_holm": adjusted, "verdict": verdict(row["mean_difference"], adjusted, alpha)})
+    columns = [
+        "dataset",
+        "strategy",
+        "metric",
+        "n",
+        "mean_difference",
+        "ci_low",
+        "ci_high",
+        "test",
+        "p",
+        "p_holm",
+        "verdict",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def mean_ranks(scores: pd.DataFrame) -> pd.Series:
+    """Average rank per strategy (column) over datasets (rows); rank 1 is the best score."""
+    return scores.rank(axis=1, ascending=False).mean(axis=0).sort_values()
+
+
+def friedman(scores: pd.DataFrame) -> tuple[float, float]:
+    """Friedman chi-square over datasets (rows) x strategies (columns); needs 3+ strategies."""
+    if scores.shape[1] < 3 or scores.shape[0] < 2:
+        return math.nan, math.nan
+    result = stats.friedmanchisquare(*(scores[c].to_numpy() for c in scores.columns))
+    return float(result.statistic), float(result.pvalue)
+
+
+def nemenyi_critical_difference(k: int, n: int, alpha: float = ALPHA) -> float:
+    """Demšar (2006): CD = q_alpha * sqrt(k(k+1) / 6N), q_alpha from the studentized range / sqrt(2)."""
+    q_alpha = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
+    return float(q_alpha * math.sqrt(k * (k + 1) / (6 * n)))

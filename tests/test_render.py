@@ -1,0 +1,119 @@
+"""Reports built from stores filled without training: content, escaping, self-containment."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bench.store import Store
+from reports import write_report
+from tests.conftest import fake_study
+
+EVIL = "<script>alert(1)</script>"
+
+
+class Collector(HTMLParser):
+    """Records tags, their attributes, and script bodies; fails on nothing (html.parser is lenient)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def build(directory: Path) -> tuple[str, str]:
+    store = Store.open_existing(directory)
+    try:
+        write_report(store, directory)
+    finally:
+        store.close()
+    return (directory / "report.md").read_text(), (directory / "report.html").read_text()
+
+
+@pytest.fixture(scope="module")
+def evil_report(tmp_path_factory) -> tuple[Path, str, str]:
+    directory = fake_study(
+        tmp_path_factory.mktemp("evil"),
+        class_names=("bee", EVIL, 'say "hi"'),
+        strategies=("baseline", "stratify", "focal"),
+        datasets=("toy", "other"),
+    )
+    return (directory, *build(directory))
+
+
+def test_user_text_is_escaped_everywhere(evil_report):
+    _, markdown, html = evil_report
+    assert EVIL not in html and EVIL not in markdown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    parser = Collector()
+    parser.feed(html)
+    assert [t for t, _ in parser.tags].count("script") == 1, "only the report's own sorting script"
+    assert "alert" not in "".join(parser.scripts)
+
+
+def test_html_is_self_contained(evil_report):
+    _, _, html = evil_report
+    parser = Collector()
+    parser.feed(html)
+    for tag, attrs in parser.tags:
+        assert tag not in ("link", "iframe", "object", "embed")
+        assert "href" not in attrs or not re.match(r"^(https?:)?//", attrs["href"] or "")
+        if tag in ("img", "script"):
+            assert (attrs.get("src") or "data:").startswith("data:image/png;base64,") or tag == "script"
+            assert tag != "script" or "src" not in attrs
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html)
+    images = [a for t, a in parser.tags if t == "img"]
+    assert len(images) >= 8 and all(a["src"].startswith("data:image/png;base64,") for a in images)
+
+
+def test_markdown_tables_have_a_row_per_strategy(evil_report):
+    directory, markdown, _ = evil_report
+    toy = markdown.split("## toy")[1].split("## other")[0]
+    summary = toy.split("### Summary")[1].split("###")[0]
+    assert len(re.findall(r"^\| \d+ \| ", summary, flags=re.M)) == 3
+    comparisons = toy.split("### Compared with baseline")[1].split("###")[0]
+    assert len(re.findall(r"^\| (stratify|focal) \| macro-(f1|recall) ", comparisons, flags=re.M)) == 4
+    per_class = toy.split("### Per class")[1].split("###")[0]
+    assert len(re.findall(r"^\| \w+ \| (recall|f1) \|", per_class, flags=re.M)) == 6
+    for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", markdown):
+        assert (directory / figure).is_file()
+
+
+def test_two_datasets_get_ranks_friedman_and_a_cd_diagram(evil_report):
+    directory, markdown, _ = evil_report
+    across = markdown.split("## Across datasets")[1].split("## Provenance")[0]
+    assert "Friedman test: chi² =" in across
+    assert len(re.findall(r"^\| (baseline|stratify|focal) \| \d\.\d\d \|", across, flags=re.M)) == 3
+    assert (directory / "figures" / "critical-difference.png").is_file()
+
+
+def test_partial_study_renders_and_says_what_is_missing(tmp_path):
+    directory = fake_study(tmp_path, unfinished=2)
+    markdown, html = build(directory)
+    assert "4 done of 6, 1 failed, 1 not run yet" in markdown
+    missing = markdown.split("### Cells not finished")[1]
+    assert "RuntimeError: boom" in missing and "| pending |" in missing
+    assert "RuntimeError: boom" in html
+
+
+def test_results_csv_has_one_row_per_finished_cell(tmp_path):
+    import pandas as pd
+
+    directory = fake_study(tmp_path, unfinished=1)
+    build(directory)
+    assert len(pd.read_csv(directory / "results.csv")) == 5
