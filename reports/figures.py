@@ -145,23 +145,36 @@ def curves(histories: pd.DataFrame, palette: Palette) -> plt.Figure:
             histories, x="epoch", y=column, hue="strategy", palette=palette, errorbar="sd", ax=ax, legend=ax is axes[-1]
         )
         ax.set(ylabel=column.replace("_", " "))
-    axes[-1].legend(loc="lower right", fontsize="small")
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
     return figure
 
 
 def trials(frame: pd.DataFrame, palette: Palette) -> plt.Figure:
     """Validation macro-F1 of every tuning trial, per strategy."""
     figure, ax = plt.subplots(figsize=(7, 0.45 * frame.strategy.nunique() + 1.5))
-    sns.stripplot(frame, x="objective", y="strategy", hue="strategy", palette=palette, ax=ax, size=6, legend=False)
+    sns.stripplot(
+        frame,
+        x="objective",
+        y="strategy",
+        hue="strategy",
+        palette=palette,
+        order=list(palette),
+        hue_order=list(palette),
+        ax=ax,
+        size=6,
+        legend=False,
+    )
     ax.set(xlabel="best validation macro-F1 of the trial", ylabel="")
     return figure
 
 
 def cost(frame: pd.DataFrame, palette: Palette) -> plt.Figure:
     """Wall time (tuning and final runs) and training samples seen per epoch."""
-    figure, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(frame) + 1.5))
-    long = frame.melt(id_vars="strategy", value_vars=["tuning_s", "final_s"], var_name="phase", value_name="seconds")
+    figure, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(frame) + 1.8), sharey=True)
+    phases = frame.rename(columns={"tuning_s": "tuning", "final_s": "final runs"})
+    long = phases.melt(id_vars="strategy", value_vars=["tuning", "final runs"], var_name="phase", value_name="seconds")
     sns.barplot(long, x="seconds", y="strategy", hue="phase", ax=axes[0], palette="colorblind")
+    sns.move_legend(axes[0], "lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, title=None, frameon=False)
     sns.barplot(frame, x="samples_per_epoch", y="strategy", hue="strategy", palette=palette, ax=axes[1], legend=False)
     axes[0].set(ylabel="", xlabel="wall time (s)")
     axes[1].set(ylabel="", xlabel="training samples per epoch")
