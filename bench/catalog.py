@@ -19,20 +19,23 @@ def _params(entry: Entry[object]) -> str:
     return ", ".join(parts)
 
 
+WIDTH = 22  # the longest name ('posthoc-logit-adjust') plus room
+
+
 def _section(title: str, entries: Iterable[Entry[object]]) -> list[str]:
     lines = [f"{title}:"]
     for entry in entries:
-        lines.append(f"  {entry.name:<14} {entry.description}")
+        lines.append(f"  {entry.name:<{WIDTH}} {entry.description}")
         if entry.params:
-            lines.append(f"  {'':<14} parameters: {_params(entry)}")
+            lines.append(f"  {'':<{WIDTH}} parameters: {_params(entry)}")
         if entry.reference:
-            lines.append(f"  {'':<14} reference: {entry.reference}")
+            lines.append(f"  {'':<{WIDTH}} reference: {entry.reference}")
     return lines
 
 
 def catalog() -> str:
     lines = _section("strategies (combine with +, e.g. stratify+class-weight)", STRATEGIES)
     lines += ["", *_section("datasets", DATASETS), "", *_section("models", MODELS), "", "tuners:"]
-    lines += [f"  {name:<14} {text}" for name, text in TUNERS.items()]
+    lines += [f"  {name:<{WIDTH}} {text}" for name, text in TUNERS.items()]
     lines += ["", "Specs: name or name[key=value,...]; a parameter marked (tuned) is searched unless given."]
     return "\n".join(lines)

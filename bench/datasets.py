@@ -8,6 +8,7 @@ seed sees the very same test set.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,21 +64,21 @@ class Dataset:
         return tuple(self.x.shape[1:])
 
 
-def _digits_long_tailed(ratio: float, profile: str, mu: float, test_per_class: int) -> Dataset:
+def _digits(name: str, ratio: float, profile: str, mu: float, test_per_class: int) -> Dataset:
     from sklearn.datasets import load_digits
 
     if ratio < 1:
-        raise UserError(f"digits-lt: ratio must be at least 1, got {ratio}")
+        raise UserError(f"{name}: ratio must be at least 1, got {ratio}")
     if profile not in ("exp", "step"):
-        raise UserError(f"digits-lt: profile must be exp or step, got '{profile}'")
+        raise UserError(f"{name}: profile must be exp or step, got '{profile}'")
     if not 0 < mu < 1:
-        raise UserError(f"digits-lt: mu must be between 0 and 1, got {mu}")
+        raise UserError(f"{name}: mu must be between 0 and 1, got {mu}")
     digits = load_digits()
     smallest = int(np.bincount(digits.target).min())
     if not 1 <= test_per_class <= smallest - 2:
         raise UserError(f"digits-lt: test_per_class must be between 1 and {smallest - 2}, got {test_per_class}")
     return Dataset(
-        name="digits-lt",
+        name=name,
         x=(digits.data / 16.0).astype("float32"),
         y=digits.target.astype("int64"),
         class_names=tuple(str(c) for c in digits.target_names),
@@ -91,8 +92,17 @@ DATASETS.add(
     Entry(
         name="digits-lt",
         description="scikit-learn's 8x8 digits as 64-pixel vectors, long-tailed after a balanced test cut",
-        factory=_digits_long_tailed,
+        factory=functools.partial(_digits, "digits-lt"),
         params={"ratio": 100.0, "profile": "exp", "mu": 0.5, "test_per_class": 30},
         reference="Cao et al. 2019 (CIFAR-10-LT protocol)",
+    )
+)
+DATASETS.add(
+    Entry(
+        name="digits-step",
+        description="scikit-learn's digits with step imbalance: a fraction mu of classes has 1/ratio of the samples",
+        factory=functools.partial(_digits, "digits-step"),
+        params={"ratio": 10.0, "profile": "step", "mu": 0.5, "test_per_class": 30},
+        reference="Buda et al. 2018, A systematic study of the class imbalance problem in CNNs",
     )
 )

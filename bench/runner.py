@@ -24,16 +24,17 @@ import keras
 import keras_tuner
 import numpy as np
 import sklearn
+from scipy.special import softmax
 
 from bench.metrics import score
 from bench.plan import Study
 from bench.progress import PlainProgress
 from bench.splits import make_fold
-from bench.store import Cell, CellResult, Store
-from bench.training import FoldData, ImbalanceHyperModel, early_stopping, enable_determinism, predict_proba
+from bench.store import FINAL, Cell, CellResult, Store
+from bench.training import FoldData, ImbalanceHyperModel, early_stopping, enable_determinism, predict_logits
 from bench.tuning import search
 from reports import write_report
-from strategies import Strategy
+from strategies import NotApplicable, Strategy
 
 
 @dataclass(frozen=True)
@@ -98,16 +99,46 @@ def environment() -> dict[str, str]:
     return found
 
 
+@dataclass(frozen=True)
+class Tuning:
+    best: dict[str, Any] | None
+    error: str = ""
+    not_applicable: bool = False
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What a cell gets from its model, trained here or reused: logits and how training went."""
+
+    val_logits: np.ndarray
+    test_logits: np.ndarray
+    history: dict[str, Any]
+    samples_per_epoch: int
+
+
 class Runner:
     def __init__(self, study: Study, store: Store, directory: Path, progress: PlainProgress) -> None:
         self.study, self.store, self.directory, self.progress = study, store, directory, progress
         self.config = study.config
 
-    def tune(self, dataset: str, strategy_name: str) -> tuple[dict[str, Any] | None, str]:
+    def reused_base(self, strategy_name: str) -> str | None:
+        """For a post-hoc strategy whose trained counterpart is in the study: that counterpart's name."""
+        strategy = self.study.strategies[strategy_name]
+        base = strategy.trained().name
+        if strategy.posthoc_part is not None and base in self.study.strategies:
+            return base
+        return None
+
+    def tune(self, dataset: str, strategy_name: str) -> Tuning:
         """Best hyperparameters of (dataset, strategy), searching only if the store has none."""
         best = self.store.best_hyperparameters(dataset, strategy_name)
         if best is not None:
-            return best, ""
+            return Tuning(best)
+        if base := self.reused_base(strategy_name):
+            best = self.store.best_hyperparameters(dataset, base)
+            error = "" if best is not None else f"no tuned hyperparameters of {base} to reuse"
+            self.store.save_search(dataset, strategy_name, best, [], 0.0, error)
+            return Tuning(best, error)
         strategy = self.study.strategies[strategy_name]
         tuning_seed = self.config.seed_values[0]
         arrays, _ = fold_data(self.study, dataset, strategy, tuning_seed)
@@ -140,15 +171,16 @@ class Runner:
             trials, error = [t.__dict__ for t in result.trials], result.error
         except Exception as exc:  # keras-tuner raises after repeated failed trials
             best, trials, error = None, [], f"tuning failed: {type(exc).__name__}: {exc}"
+        not_applicable = best is None and bool(hypermodel.not_applicable)
+        error = hypermodel.not_applicable if not_applicable else error
         self.store.save_search(dataset, strategy_name, best, trials, time.perf_counter() - started, error)
         self.progress.search_done(dataset, strategy_name, error)
-        return best, error
+        return Tuning(best, error, not_applicable)
 
-    def run_cell(self, cell: Cell, best: dict[str, Any]) -> CellResult:
-        strategy = self.study.strategies[cell.strategy]
-        arrays, fold = fold_data(self.study, cell.dataset, strategy, cell.seed)
+    def train(
+        self, cell: Cell, strategy: Strategy, arrays: FoldData, test: np.ndarray, best: dict[str, Any]
+    ) -> Trained:
         data = self.study.datasets[cell.dataset]
-        started = time.perf_counter()
         hypermodel = ImbalanceHyperModel(
             self.study.models[cell.dataset][1],
             strategy,
@@ -165,26 +197,54 @@ class Runner:
         model = hypermodel.build(hp)
         history = hypermodel.fit(hp, model, epochs=self.config.epochs, callbacks=callbacks)
         monitor = hypermodel.monitor
-        proba = predict_proba(model, data.x[fold.test])
-        y_pred = proba.argmax(axis=1)
-        y_true = data.y[fold.test]
-        return CellResult(
-            hyperparameters=best,
+        return Trained(
+            val_logits=predict_logits(model, arrays.x_val),
+            test_logits=predict_logits(model, data.x[test]),
             history={
                 **{k: [float(v) for v in values] for k, values in history.history.items()},
                 "val_recall_per_class": monitor.recall_per_class,
                 "val_confusion": monitor.confusion,
             },
+            samples_per_epoch=hypermodel.samples_per_epoch,
+        )
+
+    def reuse(self, cell: Cell, base: str) -> Trained:
+        """The logits of `base`'s finished cell of the same dataset and seed: no training."""
+        found = self.store.logits(cell.dataset, base, cell.seed)
+        if found is None:
+            raise RuntimeError(f"{base} has no finished cell for seed {cell.seed} to reuse")
+        val_logits, test_logits, history, samples_per_epoch = found
+        return Trained(val_logits, test_logits, history, samples_per_epoch)
+
+    def run_cell(self, cell: Cell, best: dict[str, Any]) -> CellResult:
+        strategy = self.study.strategies[cell.strategy]
+        arrays, fold = fold_data(self.study, cell.dataset, strategy, cell.seed)
+        data = self.study.datasets[cell.dataset]
+        started = time.perf_counter()
+        base = self.reused_base(cell.strategy)
+        trained = self.reuse(cell, base) if base else self.train(cell, strategy, arrays, fold.test, best)
+        hyperparameters, logits = dict(best), trained.test_logits
+        if (part := strategy.posthoc_part) is not None:
+            chosen = part.posthoc(trained.val_logits, arrays.y_val, arrays.y_train)
+            logits = logits + chosen.pop("offsets")
+            hyperparameters.update(chosen)
+        proba = softmax(logits, axis=1)
+        y_pred, y_true = logits.argmax(axis=1), data.y[fold.test]
+        return CellResult(
+            hyperparameters=hyperparameters,
+            history=trained.history,
             seconds=time.perf_counter() - started,
             class_counts={
-                part: np.bincount(data.y[indices], minlength=data.num_classes).tolist()
-                for part, indices in (("train", fold.train), ("val", fold.val), ("test", fold.test))
+                split: np.bincount(data.y[indices], minlength=data.num_classes).tolist()
+                for split, indices in (("train", fold.train), ("val", fold.val), ("test", fold.test))
             },
-            samples_per_epoch=hypermodel.samples_per_epoch,
+            samples_per_epoch=trained.samples_per_epoch,
             sample_id=fold.test,
             y_true=y_true,
             y_pred=y_pred,
             proba=proba.astype("float32"),
+            val_logits=trained.val_logits.astype("float32"),
+            logits=logits.astype("float32"),
             metrics=score(y_true, y_pred, data.num_classes),
         )
 
@@ -195,26 +255,34 @@ class Runner:
         enable_determinism()
         # predict_on_batch retraces once per array shape (validation, test): expected, not news.
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        # Post-hoc strategies that reuse another strategy's models run after it.
+        order = sorted(self.study.strategies, key=lambda name: self.reused_base(name) is not None)
         for dataset in self.study.datasets:
-            for strategy in self.study.strategies:
+            for strategy in order:
                 pending = [
                     c
                     for c in self.study.cells
-                    if c.dataset == dataset and c.strategy == strategy and rows[c.key]["status"] != "done"
+                    if c.dataset == dataset and c.strategy == strategy and rows[c.key]["status"] not in FINAL
                 ]
                 if pending:
                     self.run_group(pending)
 
     def run_group(self, pending: list[Cell]) -> None:
-        best, error = self.tune(pending[0].dataset, pending[0].strategy)
+        tuning = self.tune(pending[0].dataset, pending[0].strategy)
         for cell in pending:
             self.store.start_cell(cell.key)
-            if best is None:
-                self.store.fail_cell(cell.key, error)
+            if tuning.not_applicable:
+                self.store.skip_cell(cell.key, tuning.error)
+                outcome = f"skipped: {tuning.error}"
+            elif tuning.best is None:
+                self.store.fail_cell(cell.key, tuning.error)
                 outcome = "failed (no tuned hyperparameters)"
             else:
                 try:
-                    result = self.run_cell(cell, best)
+                    result = self.run_cell(cell, tuning.best)
+                except NotApplicable as exc:
+                    self.store.skip_cell(cell.key, str(exc))
+                    outcome = f"skipped: {exc}"
                 except Exception as exc:
                     self.store.fail_cell(cell.key, "".join(traceback.format_exception_only(exc)).strip())
                     outcome = f"FAILED: {type(exc).__name__}: {exc}"

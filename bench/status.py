@@ -18,7 +18,7 @@ def status_text(directory: Path) -> str:
     counts = Counter(row["status"] for row in cells)
     lines = [
         f"{directory}: {len(cells)} cells: "
-        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "running", "pending", "failed"))
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "running", "pending", "failed", "skipped"))
     ]
     for row in cells:
         if row["status"] != "done":

@@ -22,8 +22,9 @@ import numpy as np
 
 from bench.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: predictions keep test and validation logits (post-hoc reuse)
 STORE_NAME = "bench.sqlite"
+FINAL = ("done", "skipped")  # cells a rerun leaves alone
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,7 +47,8 @@ CREATE TABLE IF NOT EXISTS metrics (
     class_index INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (cell_key, name, class_index));
 CREATE TABLE IF NOT EXISTS predictions (
     cell_key TEXT PRIMARY KEY REFERENCES cells(key),
-    sample_id BLOB NOT NULL, y_true BLOB NOT NULL, y_pred BLOB NOT NULL, proba BLOB NOT NULL);
+    sample_id BLOB NOT NULL, y_true BLOB NOT NULL, y_pred BLOB NOT NULL, proba BLOB NOT NULL,
+    logits BLOB NOT NULL, val_logits BLOB NOT NULL);
 """
 
 
@@ -72,6 +74,8 @@ class CellResult:
     y_true: np.ndarray
     y_pred: np.ndarray
     proba: np.ndarray
+    val_logits: np.ndarray  # kept so post-hoc strategies can reuse this model without retraining
+    logits: np.ndarray  # test logits, after any post-hoc offsets
     metrics: dict[str, float | list[float]]
 
 
@@ -265,12 +269,16 @@ class Store:
                 (time.time(), key),
             )
 
-    def fail_cell(self, key: str, error: str) -> None:
+    def fail_cell(self, key: str, error: str, status: str = "failed") -> None:
         with self.transaction():
             self.db.execute(
-                "UPDATE cells SET status='failed', error=?, finished_at=? WHERE key=?",
-                (error, time.time(), key),
+                "UPDATE cells SET status=?, error=?, finished_at=? WHERE key=?",
+                (status, error, time.time(), key),
             )
+
+    def skip_cell(self, key: str, reason: str) -> None:
+        """The strategy does not apply to this data; final, unlike a failure."""
+        self.fail_cell(key, reason, status="skipped")
 
     def finish_cell(self, key: str, result: CellResult) -> None:
         """Metrics, predictions and status in one transaction: all or nothing."""
@@ -284,8 +292,21 @@ class Store:
             self.db.execute("DELETE FROM metrics WHERE cell_key=?", (key,))
             self.db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)
             self.db.execute(
-                "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?)",
-                (key, to_blob(result.sample_id), to_blob(result.y_true), to_blob(result.y_pred), to_blob(result.proba)),
+                "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    *(
+                        to_blob(a)
+                        for a in (
+                            result.sample_id,
+                            result.y_true,
+                            result.y_pred,
+                            result.proba,
+                            result.logits,
+                            result.val_logits,
+                        )
+                    ),
+                ),
             )
             self.db.execute(
                 "UPDATE cells SET status='done', error=NULL, finished_at=?, seconds=?, hyperparameters=?,"
@@ -316,3 +337,14 @@ class Store:
         for row in rows:
             arrays = {k: from_blob(row[k]) for k in ("sample_id", "y_true", "y_pred", "proba")}
             yield row, arrays
+
+    def logits(self, dataset: str, strategy: str, seed: int) -> tuple[np.ndarray, np.ndarray, dict, int] | None:
+        """A finished cell's validation and test logits, history and samples per epoch (for reuse)."""
+        row = self.db.execute(
+            "SELECT p.val_logits, p.logits, c.history, c.samples_per_epoch FROM predictions p "
+            "JOIN cells c ON c.key = p.cell_key WHERE c.status='done' AND c.dataset=? AND c.strategy=? AND c.seed=?",
+            (dataset, strategy, seed),
+        ).fetchone()
+        if row is None:
+            return None
+        return from_blob(row[0]), from_blob(row[1]), json.loads(row[2]), int(row[3])

@@ -6,16 +6,16 @@ keras-tuner, so listing, status and reports stay fast and backend-free.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import keras
 import keras_tuner
 import numpy as np
-from scipy.special import softmax
 from sklearn.metrics import (
     balanced_accuracy_score,
     classification_report,
@@ -25,7 +25,7 @@ from sklearn.metrics import (
 )
 
 from bench.models import Builder
-from strategies.base import Sampler, Strategy
+from strategies.base import NotApplicable, Sampler, Strategy
 
 OBJECTIVE = "val_macro_f1"
 
@@ -136,10 +136,6 @@ def predict_logits(model: Any, x: np.ndarray, chunk: int = 1024) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def predict_proba(model: Any, x: np.ndarray) -> np.ndarray:
-    return softmax(predict_logits(model, x), axis=1)
-
-
 class ImbalanceHyperModel(keras_tuner.HyperModel):
     """A builder + a strategy + one fold, as keras-tuner's HyperModel.
 
@@ -165,11 +161,23 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         self.live_class_names = live_class_names
         self.samples_per_epoch = 0
         self.monitor: ValidationMetrics | None = None
+        self.not_applicable = ""  # set when the strategy refuses this data; keras-tuner only logs it
+
+    @contextlib.contextmanager
+    def noting_refusal(self) -> Iterator[None]:
+        try:
+            yield
+        except NotApplicable as exc:
+            self.not_applicable = str(exc)
+            raise
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         keras.backend.clear_session()
         keras.utils.set_random_seed(self.seed)
-        model = self.builder(hp, self.fold.x_train.shape[1:], self.fold.num_classes)
+        fold = self.fold
+        model = self.builder(hp, fold.x_train.shape[1:], fold.num_classes)
+        with self.noting_refusal():
+            self.strategy.init_model(model, hp, fold.y_train, fold.num_classes)
         self.strategy.declare(hp)
         # Defaults matter: keras-tuner's first trial uses them.
         hp.Choice("batch_size", [16, 32, 64], default=32)
@@ -179,23 +187,20 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
             hp.Choice("reduce_lr_patience", [2, 3])
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate),
-            loss=self.strategy.loss(hp, self.fold.y_train),
+            loss=self.strategy.loss(hp, fold.y_train, fold.num_classes),
         )
         return model
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
-        fold = self.fold
+        fold, strategy = self.fold, self.strategy
+        with self.noting_refusal():
+            x_train, y_train = strategy.resample(hp, fold.x_train, fold.y_train, self.seed)
         batches = EpochBatches(
-            fold.x_train,
-            fold.y_train,
-            fold.num_classes,
-            hp.get("batch_size"),
-            self.strategy.sampler(hp, fold.y_train),
-            self.seed,
+            x_train, y_train, fold.num_classes, hp.get("batch_size"), strategy.sampler(hp, y_train), self.seed
         )
         self.samples_per_epoch = len(batches.order)
         self.monitor = ValidationMetrics(fold.x_val, fold.y_val, fold.num_classes, self.live_class_names)
-        callbacks = [self.monitor, *kwargs.pop("callbacks", [])]
+        callbacks = [self.monitor, *strategy.callbacks(hp, y_train, fold.num_classes), *kwargs.pop("callbacks", [])]
         if self.reduce_lr:
             callbacks.append(
                 keras.callbacks.ReduceLROnPlateau(
@@ -205,7 +210,7 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         kwargs.setdefault("verbose", 0)
         history = model.fit(
             batches,
-            class_weight=self.strategy.class_weight(hp, fold.y_train),
+            class_weight=strategy.class_weight(hp, y_train),
             callbacks=callbacks,
             **kwargs,
         )

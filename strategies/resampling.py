@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from imblearn.over_sampling import RandomOverSampler
+from imblearn.over_sampling import SMOTE, RandomOverSampler
+from imblearn.under_sampling import RandomUnderSampler
 
-from strategies.base import Sampler, StrategyPart
+from strategies.base import NotApplicable, Sampler, StrategyPart
 
 
 def oversampling_plan(y_train: np.ndarray, target: float) -> dict[int, int]:
@@ -38,3 +39,96 @@ class Oversample(StrategyPart):
             return rng.permutation(chosen.ravel())
 
         return draw
+
+
+def undersampling_plan(y_train: np.ndarray, target: float) -> dict[int, int]:
+    """Per-class counts after undersampling: no class above ceil(smallest / target)."""
+    counts = np.bincount(y_train)
+    present = counts[counts > 0]
+    cap = int(np.ceil(present.min() / target))
+    return {int(c): int(min(n, cap)) for c, n in enumerate(counts) if n > 0}
+
+
+class Undersample(StrategyPart):
+    """Random undersampling of majority classes, a fresh subset each epoch (imbalanced-learn)."""
+
+    hooks: ClassVar[frozenset[str]] = frozenset({"data"})
+    prefix: ClassVar[str] = "undersample"
+
+    def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
+        plan = undersampling_plan(y_train, float(self.value(hp, "target")))
+        rows = np.arange(len(y_train)).reshape(-1, 1)
+
+        def draw(rng: np.random.Generator) -> np.ndarray:
+            sampler = RandomUnderSampler(sampling_strategy=plan, random_state=int(rng.integers(2**31)))
+            chosen, _ = sampler.fit_resample(rows, y_train)
+            return rng.permutation(chosen.ravel())
+
+        return draw
+
+
+def class_balanced_order(y_train: np.ndarray, rng: np.random.Generator, length: int) -> np.ndarray:
+    """`length` indices in blocks of one sample per class (random class order per block).
+
+    Any batch whose size is a multiple of the number of classes is exactly
+    balanced, others within one sample. imbalanced-learn's
+    BalancedBatchGenerator is binary-only and Keras 2 era, hence these lines.
+    """
+    members = [np.flatnonzero(y_train == c) for c in np.unique(y_train)]
+    blocks = -(-length // len(members))
+    draws = np.stack([rng.choice(m, size=blocks) for m in members], axis=1)  # (blocks, classes)
+    return rng.permuted(draws, axis=1).ravel()[:length]
+
+
+class BalancedBatches(StrategyPart):
+    """Every batch drawn class-balanced from the training fold, by index (no copies)."""
+
+    hooks: ClassVar[frozenset[str]] = frozenset({"data"})
+
+    def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
+        return lambda rng: class_balanced_order(y_train, rng, len(y_train))
+
+
+class PowerSampling(StrategyPart):
+    """Class-aware sampling with class probability proportional to n_c ** q (q = 0.5: square-root).
+
+    q = 1 is instance-balanced (plain shuffling), q = 0 class-balanced; the
+    long-tail literature (Mahajan et al. 2018, Kang et al. 2020) finds q = 0.5 a
+    good middle. An epoch has as many samples as the training fold.
+    """
+
+    hooks: ClassVar[frozenset[str]] = frozenset({"data"})
+    prefix: ClassVar[str] = "sampling"
+
+    def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
+        q = float(self.value(hp, "q"))
+        counts = np.bincount(y_train).astype(float)
+        per_sample = counts[y_train] ** (q - 1)  # class share n_c**q spread over its n_c samples
+        probabilities = per_sample / per_sample.sum()
+        return lambda rng: rng.choice(len(y_train), size=len(y_train), p=probabilities)
+
+
+class Smote(StrategyPart):
+    """SMOTE (imbalanced-learn) on flattened training inputs, synthesised once per fit.
+
+    The one data strategy that must create new arrays: synthetic samples do not
+    exist as rows to index. Refused (cell skipped) when a class has too few
+    training samples for its k nearest neighbours.
+    """
+
+    hooks: ClassVar[frozenset[str]] = frozenset({"data"})
+    prefix: ClassVar[str] = "smote"
+
+    def resample(self, hp: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
+        k = int(self.value(hp, "k_neighbors"))
+        counts = np.bincount(y_train)
+        too_small = [str(c) for c, n in enumerate(counts) if 0 < n <= k]
+        if too_small:
+            fix = "use smote[k_neighbors=1] or oversample" if k > 1 else "use oversample"
+            raise NotApplicable(
+                f"smote: class(es) {', '.join(too_small)} have {k} or fewer training samples, SMOTE with "
+                f"k_neighbors={k} needs at least {k + 1}; {fix}"
+            )
+        sampler = SMOTE(k_neighbors=k, random_state=seed)
+        flat, y_new = sampler.fit_resample(x_train.reshape(len(x_train), -1), y_train)
+        return flat.reshape(-1, *x_train.shape[1:]).astype(x_train.dtype), y_new

@@ -34,3 +34,25 @@ class ClassWeight(StrategyPart):
 
     def class_weight(self, hp: Any, y_train: np.ndarray) -> dict[int, float]:
         return tempered_balanced_weights(y_train, float(self.value(hp, "exponent")))
+
+
+def effective_number_weights(y_train: np.ndarray, beta: float) -> dict[int, float]:
+    """Cui et al. 2019: w_c proportional to (1 - beta) / (1 - beta ** n_c), summing to the number of classes.
+
+    No library ships these weights for Keras, hence the formula here.
+    """
+    classes = np.unique(y_train)
+    counts = np.array([(y_train == c).sum() for c in classes], dtype=float)
+    weights = (1.0 - beta) / (1.0 - np.power(beta, counts))
+    weights = weights * len(classes) / weights.sum()
+    return {int(c): float(w) for c, w in zip(classes, weights, strict=True)}
+
+
+class EffectiveNumber(StrategyPart):
+    """Class-balanced re-weighting by the effective number of samples; composes with focal."""
+
+    hooks: ClassVar[frozenset[str]] = frozenset({"weights"})
+    prefix: ClassVar[str] = "effective_number"
+
+    def class_weight(self, hp: Any, y_train: np.ndarray) -> dict[int, float]:
+        return effective_number_weights(y_train, float(self.value(hp, "beta")))

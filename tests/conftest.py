@@ -96,6 +96,8 @@ def fake_study(
                 y_true=y_true,
                 y_pred=y_pred,
                 proba=proba,
+                val_logits=np.zeros((5, k), "float32"),
+                logits=np.log(np.clip(proba, 1e-6, 1)),
                 metrics=score(y_true, y_pred, k),
             ),
         )

@@ -165,3 +165,50 @@ def test_monitoring_options_record_and_write_what_they_promise(tmp_path, capsys)
     assert len(history["val_confusion"]) == len(history["val_recall_per_class"]) == len(history["loss"]) == 2
     assert len(history["val_recall_per_class"][0]) == 10 and "val_loss" in history
     assert list((out / "tensorboard").rglob("events.out.tfevents*")), "TensorBoard event files"
+
+
+def test_posthoc_strategies_reuse_the_baseline_models_without_training(tmp_path, monkeypatch):
+    out = tmp_path / "posthoc"
+    trained: list[str] = []
+    original = Runner.train
+
+    def counting(self, cell, strategy, arrays, test, best):
+        trained.append(cell.strategy)
+        return original(self, cell, strategy, arrays, test, best)
+
+    monkeypatch.setattr(Runner, "train", counting)
+    args = [
+        "run",
+        "--profile",
+        "smoke",
+        "--seeds",
+        "2",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+        "--strategy",
+        "threshold",
+        "--strategy",
+        "baseline",
+        "--strategy",
+        "posthoc-logit-adjust",
+    ]
+    assert main(args) == 0
+    assert trained == ["baseline", "baseline"], "post-hoc cells must not train"
+    rows = {(r["strategy"], r["seed"]): r for r in cells(out)}
+    for seed in (1, 2):
+        base, threshold = rows[("baseline", seed)], rows[("threshold", seed)]
+        assert threshold["status"] == "done" and threshold["history"] == base["history"]
+        assert "threshold_offsets" in json.loads(threshold["hyperparameters"])
+        assert "posthoc_tau" in json.loads(rows[("posthoc-logit-adjust", seed)]["hyperparameters"])
+    assert [p.name for p in (out / "tuner").iterdir()] == ["digits-lt__baseline"]
+
+
+def test_a_strategy_that_does_not_apply_is_skipped_with_its_reason(tmp_path, capsys):
+    out = tmp_path / "smote"
+    assert main(["run", "--profile", "smoke", "--strategy", "smote", "--out", str(out)]) == 0
+    [row] = cells(out)
+    assert row["status"] == "skipped" and "k_neighbors=5 needs at least 6" in row["error"]
+    assert main(["status", str(out)]) == 0
+    assert "1 skipped" in capsys.readouterr().out

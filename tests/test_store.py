@@ -18,6 +18,8 @@ def make_result(value: float) -> CellResult:
         y_true=np.array([0, 1]),
         y_pred=np.array([0, 0]),
         proba=np.array([[0.9, 0.1], [0.6, 0.4]], "float32"),
+        val_logits=np.array([[1.0, 0.0]], "float32"),
+        logits=np.log(np.array([[0.9, 0.1], [0.6, 0.4]], "float32")),
         metrics={"macro_f1": value, "recall": [1.0, 0.0]},
     )
 
@@ -91,3 +93,14 @@ def test_failed_search_is_not_reused(store):
     assert store.best_hyperparameters("d", "baseline") is None
     store.save_search("d", "baseline", {"lr": 1}, [], 1.0, "")
     assert store.best_hyperparameters("d", "baseline") == {"lr": 1}
+
+
+def test_logits_are_kept_for_reuse_and_skipped_cells_are_final(store):
+    store.start_cell("k1")
+    store.finish_cell("k1", make_result(0.5))
+    val_logits, logits, history, samples = store.logits("d", "baseline", 1)
+    assert val_logits.tolist() == [[1.0, 0.0]] and logits.shape == (2, 2) and samples == 12
+    assert history == {"loss": [1.0, 0.5]}
+    assert store.logits("d", "baseline", 2) is None
+    store.skip_cell("k2", "smote: too few samples")
+    assert [c["status"] for c in store.cells()] == ["done", "skipped"]

@@ -8,6 +8,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score,
 from bench.models import resolve_model
 from bench.training import OBJECTIVE, EpochBatches, FoldData, ImbalanceHyperModel, ValidationMetrics, predict_logits
 from strategies import resolve
+from strategies.base import Strategy, StrategyPart
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 8, 8, 1)).astype("float32")
@@ -80,23 +81,15 @@ def test_auto_model_looks_at_the_input_shape():
     assert resolve_model("auto", (64,))[0] == "mlp"
 
 
-class RecordingPart:
+class RecordingPart(StrategyPart):
     """Spies on what a strategy's hooks are given during a real fit."""
 
-    hooks = frozenset({"data", "weights"})
-
     def __init__(self) -> None:
+        super().__init__()
         self.seen: list[np.ndarray] = []
         self.drawn: list[np.ndarray] = []
 
-    @property
-    def stratified(self) -> bool:
-        return False
-
-    def declare(self, hp):
-        return None
-
-    def loss(self, hp, y_train):
+    def loss(self, hp, y_train, num_classes):
         self.seen.append(y_train)
 
     def class_weight(self, hp, y_train):
@@ -115,11 +108,9 @@ class RecordingPart:
 
 
 def test_strategy_hooks_see_only_the_training_fold(fold):
-    from strategies.base import Strategy
-
     spy = RecordingPart()
     _, builder = resolve_model("mlp", X.shape[1:])
-    hypermodel = ImbalanceHyperModel(builder, Strategy("spy", (spy,)), fold, seed=1)
+    hypermodel = ImbalanceHyperModel(builder, Strategy(("spy",), (spy,)), fold, seed=1)
     hp = keras_tuner.HyperParameters()
     hypermodel.fit(hp, hypermodel.build(hp), epochs=2)
     assert len(spy.seen) == 3 and all(np.array_equal(y, fold.y_train) for y in spy.seen)

@@ -1,0 +1,55 @@
+"""Post-hoc strategies: change how logits become a class, with no retraining.
+
+Both choose their offsets on the validation set (never the test set) and are
+applied to the logits of an already trained model, so a study reuses the
+matching trained strategy's models (baseline's for a plain post-hoc name).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from strategies.base import StrategyPart, log_prior
+
+
+def macro_f1_with(offsets: np.ndarray, logits: np.ndarray, y_true: np.ndarray) -> float:
+    return float(f1_score(y_true, (logits + offsets).argmax(axis=1), average="macro", zero_division=0))
+
+
+class PosthocLogitAdjust(StrategyPart):
+    """Predict argmax(logits - tau * log prior) (Menon et al. 2021), tau picked on validation macro-F1."""
+
+    hooks: ClassVar[frozenset[str]] = frozenset({"posthoc"})
+    taus = np.round(np.linspace(0.0, 2.0, 21), 2)
+
+    def posthoc(self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray) -> dict[str, Any]:
+        prior = log_prior(y_train, val_logits.shape[1])
+        scores = [macro_f1_with(-tau * prior, val_logits, y_val) for tau in self.taus]
+        tau = float(self.taus[int(np.argmax(scores))])  # first maximum: the smallest adjustment that is best
+        return {"offsets": -tau * prior, "posthoc_tau": tau}
+
+
+class Threshold(StrategyPart):
+    """Per-class additive offsets on the logits maximising validation macro-F1, by coordinate ascent.
+
+    scikit-learn's TunedThresholdClassifierCV handles binary problems only, so
+    the search (two sweeps over classes on a fixed grid) is written here.
+    """
+
+    hooks: ClassVar[frozenset[str]] = frozenset({"posthoc"})
+    grid = np.round(np.linspace(-4.0, 4.0, 33), 2)
+
+    def posthoc(self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray) -> dict[str, Any]:
+        offsets = np.zeros(val_logits.shape[1])
+        best = macro_f1_with(offsets, val_logits, y_val)
+        for _ in range(2):
+            for label in range(len(offsets)):
+                for candidate in self.grid:
+                    trial = offsets.copy()
+                    trial[label] = candidate
+                    if (score := macro_f1_with(trial, val_logits, y_val)) > best:
+                        best, offsets = score, trial
+        return {"offsets": offsets, "threshold_offsets": [round(float(o), 2) for o in offsets]}
