@@ -8,13 +8,14 @@ commands answer in well under a second.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bench.config import PROFILES, TUNERS, build_config, load_toml
+from bench.config import PROFILES, TUNERS, anchor_paths, build_config, load_toml
 from bench.errors import UserError
 from bench.plan import prepare
 
@@ -33,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", choices=sorted(PROFILES), help="budget preset (default quick)")
     run.add_argument("--dataset", action="append", dest="datasets", metavar="SPEC", help="repeatable")
     run.add_argument("--strategy", action="append", dest="strategies", metavar="SPEC", help="repeatable")
-    run.add_argument("--model", help="mlp, cnn or auto")
+    run.add_argument("--model", help="mlp, cnn, rnn, auto, or your own module:function / file.py:function")
+    run.add_argument("--target", help="class-label column of a CSV given by its path")
     run.add_argument("--tuner", choices=sorted(TUNERS))
     run.add_argument("--max-trials", type=int, dest="max_trials")
     run.add_argument("--epochs", type=int)
@@ -62,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("list", help="strategies, datasets, models and tuners")
+    inspect = commands.add_parser("inspect", help="a dataset's classes, imbalance ratio and histogram")
+    inspect.add_argument("dataset", metavar="SPEC", help="e.g. digits-lt, folder[path=bees], data.csv")
+    inspect.add_argument("--target", default="", help="class-label column of a CSV given by its path")
+    inspect.add_argument("--output", type=Path, help="histogram PNG (default runs/inspect/<dataset>.png)")
     for name, text in (("status", "what is done, pending, failed"), ("report", "re-render the report")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("directory", type=Path)
@@ -73,12 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    file_values = load_toml(args.config) if args.config else {}
+    file_values = anchor_paths(load_toml(args.config), args.config) if args.config else {}
     flags = (
         "profile",
         "datasets",
         "strategies",
         "model",
+        "target",
         "tuner",
         "max_trials",
         "epochs",
@@ -90,8 +97,8 @@ def command_run(args: argparse.Namespace) -> int:
         "tensorboard",
     )
     overrides = {key: getattr(args, key) for key in flags}
-    study = prepare(build_config(file_values, overrides))  # all input checks, before Keras loads
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before a user's model module may import TensorFlow
+    study = prepare(build_config(file_values, overrides))  # all input checks, before the harness loads Keras
     from bench.progress import make_progress
     from bench.runner import run_study
 
@@ -107,6 +114,24 @@ def command_list(args: argparse.Namespace) -> int:
     from bench.catalog import catalog
 
     print(catalog())
+    return 0
+
+
+def command_inspect(args: argparse.Namespace) -> int:
+    from bench.datasets import load
+    from bench.files import slug
+    from bench.inspection import class_table, inspect_text, write_histogram
+    from bench.specs import parse_spec
+
+    name, dataset = load(parse_spec(args.dataset), args.target)
+    table = class_table(dataset)
+    output = args.output or Path("runs") / "inspect" / f"{slug(name)}.png"
+    print(inspect_text(name, dataset, table))
+    try:
+        write_histogram(table, output)
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror}") from None
+    print(f"histogram: {output}")
     return 0
 
 
@@ -141,13 +166,31 @@ def command_export(args: argparse.Namespace) -> int:
 COMMANDS = {
     "run": command_run,
     "list": command_list,
+    "inspect": command_inspect,
     "status": command_status,
     "report": command_report,
     "export": command_export,
 }
 
 
+class NoteHandler(logging.Handler):
+    """`note:` lines on whatever sys.stderr is when a note is logged (it may have been redirected since)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"note: {record.getMessage()}", file=sys.stderr)
+
+
+def show_notes() -> None:
+    """What loaders pass over (hidden files, unreadable images) reaches the user, once per note."""
+    notes = logging.getLogger("bench")
+    if not any(isinstance(h, NoteHandler) for h in notes.handlers):
+        notes.addHandler(NoteHandler())
+        notes.setLevel(logging.INFO)
+        notes.propagate = False  # not again through handlers a library put on the root logger
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    show_notes()
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)

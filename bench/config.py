@@ -40,6 +40,7 @@ class StudyConfig:
     datasets: tuple[str, ...] = ("digits-lt",)
     strategies: tuple[str, ...] = FIVE_STRATEGIES
     model: str = "auto"
+    target: str = ""  # class-label column of a CSV named by its path alone
     tuner: str = "random"
     max_trials: int = 4
     epochs: int = 30
@@ -107,6 +108,24 @@ def load_toml(path: Path) -> dict[str, Any]:
                 f"unknown key '{key}' in {path}{closest(key, _FIELDS)}; valid keys: {', '.join(sorted(_FIELDS))}"
             )
     return data
+
+
+def anchor_paths(values: dict[str, Any], study_file: Path) -> dict[str, Any]:
+    """A study file's dataset and model paths, made relative to the file's own folder.
+
+    So a study file and its data can move together, and the same file gives the
+    same study from any working directory.
+    """
+    from bench.datasets import expand
+
+    base = study_file.parent
+    anchored = dict(values)
+    if isinstance(datasets := values.get("datasets"), list) and all(isinstance(d, str) for d in datasets):
+        anchored["datasets"] = [str(expand(parse_spec(text), base=base)) for text in datasets]
+    if isinstance(model := values.get("model"), str) and ".py:" in model:
+        file, _, function = model.rpartition(":")
+        anchored["model"] = f"{base / file}:{function}"
+    return anchored
 
 
 def build_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> StudyConfig:

@@ -1,108 +1,151 @@
-"""Datasets as arrays plus the rule for cutting each seed's test set.
+"""Every dataset a spec can name, and the path shorthand for a user's own files.
 
-A dataset is loaded once per study. What varies per seed (which samples are
-held out for testing, and which of the rest survive a long-tail profile) is
-decided in :mod:`bench.splits` from the fields here, so every strategy of a
-seed sees the very same test set.
+Built-in sources work offline (scikit-learn's digits, synthetic images and
+tables); user sources read an image folder, a CSV or an npz. Any source takes
+the imbalance parameters `ratio`, `profile` and `mu` to thin its training pool
+into a long tail reproducibly per seed (ratio 1 keeps the data's own counts).
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from bench.data import Dataset, long_tail
 from bench.errors import UserError
-from bench.registry import Entry, Registry
+from bench.images import load_folder
+from bench.npz import load_npz
+from bench.registry import Entry, Registry, Unset
+from bench.specs import Spec
+from bench.synthetic import synthetic_images, synthetic_tabular
 
-
-@dataclass(frozen=True)
-class LongTail:
-    """How to thin a balanced pool: n_i = n_max * ratio^(-i/(C-1)) (exp) or a step."""
-
-    ratio: float = 100.0
-    profile: str = "exp"
-    mu: float = 0.5  # step profile: fraction of classes that are minority
-
-    def counts(self, available: np.ndarray) -> np.ndarray:
-        """Samples to keep per class, never fewer than 2 so a stratified split stays possible."""
-        n_classes = len(available)
-        n_max = int(available.min())
-        if self.profile == "exp":
-            exponents = np.arange(n_classes) / max(n_classes - 1, 1)
-            wanted = n_max * self.ratio ** (-exponents)
-        else:
-            minority = np.arange(n_classes) >= n_classes - round(self.mu * n_classes)
-            wanted = np.where(minority, n_max / self.ratio, n_max)
-        return np.maximum(np.floor(wanted).astype(int), 2)
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Features, integer labels and names; `sample_id` is the row index.
-
-    `test_per_class` set: each seed's test set is balanced with that many
-    samples per class and cut before `long_tail` thins the rest (the CIFAR-LT
-    protocol). Otherwise the test set is a stratified `test_fraction`.
-    """
-
-    name: str
-    x: np.ndarray
-    y: np.ndarray
-    class_names: tuple[str, ...]
-    test_fraction: float = 0.2
-    test_per_class: int | None = None
-    long_tail: LongTail | None = None
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.x.shape[1:])
+IMBALANCE = {"ratio": 1.0, "profile": "exp", "mu": 0.5}
+SHORTHAND = {".csv": "csv", ".npz": "npz"}  # and a directory: folder
 
 
 def _digits(name: str, ratio: float, profile: str, mu: float, test_per_class: int) -> Dataset:
     from sklearn.datasets import load_digits
 
-    if ratio < 1:
-        raise UserError(f"{name}: ratio must be at least 1, got {ratio}")
-    if profile not in ("exp", "step"):
-        raise UserError(f"{name}: profile must be exp or step, got '{profile}'")
-    if not 0 < mu < 1:
-        raise UserError(f"{name}: mu must be between 0 and 1, got {mu}")
+    tail = long_tail(name, ratio, profile, mu)
     digits = load_digits()
     smallest = int(np.bincount(digits.target).min())
     if not 1 <= test_per_class <= smallest - 2:
-        raise UserError(f"digits-lt: test_per_class must be between 1 and {smallest - 2}, got {test_per_class}")
+        raise UserError(f"{name}: test_per_class must be between 1 and {smallest - 2}, got {test_per_class}")
     return Dataset(
         name=name,
         x=(digits.data / 16.0).astype("float32"),
         y=digits.target.astype("int64"),
         class_names=tuple(str(c) for c in digits.target_names),
         test_per_class=test_per_class,
-        long_tail=LongTail(ratio=ratio, profile=profile, mu=mu),
+        long_tail=tail,
     )
+
+
+def _required_path(source: str, path: str | None) -> Path:
+    if path is None:
+        raise UserError(f"{source}: give the data's location, e.g. {source}[path=...]")
+    return Path(path).expanduser()
+
+
+def _folder(
+    path: str | None, image_size: int | None, color: str, on_bad_file: str, ratio: float, profile: str, mu: float
+) -> Dataset:
+    tail = long_tail("folder", ratio, profile, mu)
+    return load_folder("folder", _required_path("folder", path), image_size, color, on_bad_file, tail)
+
+
+def _csv(path: str | None, target: str | None, missing: str, ratio: float, profile: str, mu: float) -> Dataset:
+    from bench.tabular import load_csv  # pandas: loaded only when a CSV is read, not for `bench list`
+
+    return load_csv("csv", _required_path("csv", path), target, missing, long_tail("csv", ratio, profile, mu))
+
+
+def _npz(path: str | None, ratio: float, profile: str, mu: float) -> Dataset:
+    return load_npz("npz", _required_path("npz", path), long_tail("npz", ratio, profile, mu))
 
 
 DATASETS: Registry[Dataset] = Registry("dataset")
-DATASETS.add(
+for _entry in (
     Entry(
-        name="digits-lt",
-        description="scikit-learn's 8x8 digits as 64-pixel vectors, long-tailed after a balanced test cut",
-        factory=functools.partial(_digits, "digits-lt"),
-        params={"ratio": 100.0, "profile": "exp", "mu": 0.5, "test_per_class": 30},
-        reference="Cao et al. 2019 (CIFAR-10-LT protocol)",
-    )
-)
-DATASETS.add(
+        "digits-lt",
+        "scikit-learn's 8x8 digits as 64-pixel vectors, long-tailed after a balanced test cut",
+        functools.partial(_digits, "digits-lt"),
+        {"ratio": 100.0, "profile": "exp", "mu": 0.5, "test_per_class": 30},
+        "Cao et al. 2019 (CIFAR-10-LT protocol)",
+    ),
     Entry(
-        name="digits-step",
-        description="scikit-learn's digits with step imbalance: a fraction mu of classes has 1/ratio of the samples",
-        factory=functools.partial(_digits, "digits-step"),
-        params={"ratio": 10.0, "profile": "step", "mu": 0.5, "test_per_class": 30},
-        reference="Buda et al. 2018, A systematic study of the class imbalance problem in CNNs",
-    )
-)
+        "digits-step",
+        "scikit-learn's digits with step imbalance: a fraction mu of classes has 1/ratio of the samples",
+        functools.partial(_digits, "digits-step"),
+        {"ratio": 10.0, "profile": "step", "mu": 0.5, "test_per_class": 30},
+        "Buda et al. 2018, A systematic study of the class imbalance problem in CNNs",
+    ),
+    Entry(
+        "folder",
+        "image folder, one sub-folder per class; image_size=N resizes to NxN (unset: sizes must match); "
+        "decoded once, then cached",
+        _folder,
+        {"path": Unset(str), "image_size": Unset(int), "color": "rgb", "on_bad_file": "error", **IMBALANCE},
+    ),
+    Entry(
+        "csv",
+        "table with a target column; text columns one-hot, numeric ones standardised per training fold; "
+        "missing=error|drop|impute",
+        _csv,
+        {"path": Unset(str), "target": Unset(str), "missing": "error", **IMBALANCE},
+    ),
+    Entry(
+        "npz",
+        "arrays x and y (optional class_names) saved with numpy.savez, loaded without pickle",
+        _npz,
+        {"path": Unset(str), **IMBALANCE},
+    ),
+    Entry(
+        "synthetic-images",
+        "drawn shapes over noise, one per class; profile=notebook|exp|step (notebook: 4 classes at 43/28/21/8%)",
+        synthetic_images,
+        {"classes": 4, "samples": 1000, "image_size": 32, "profile": "notebook", "ratio": 10.0, "mu": 0.5, "seed": 0},
+    ),
+    Entry(
+        "synthetic-tabular",
+        "scikit-learn make_classification with long-tailed class weights; profile=exp|step",
+        synthetic_tabular,
+        {"classes": 3, "samples": 3000, "features": 20, "profile": "exp", "ratio": 10.0, "mu": 0.5, "seed": 0},
+    ),
+):
+    DATASETS.add(_entry)
+
+
+def _with(spec: Spec, **values: str) -> Spec:
+    return Spec(spec.name, tuple(sorted({**spec.kwargs, **values}.items())))
+
+
+def expand(spec: Spec, target: str = "", base: Path = Path()) -> Spec:
+    """Path shorthand to its source spec (a folder, `.csv` or `.npz` as the name); `target` fills csv's.
+
+    Relative paths are taken from `base`: the study file's folder for specs
+    written in a study file, the working directory for the command line.
+    """
+    name = spec.name
+    if name not in DATASETS and ("/" in name or Path(name).suffix or (base / name).exists()):
+        path = base / Path(name).expanduser()
+        if not path.exists():
+            raise UserError(f"no such file or folder: {path}; give an image folder, a .csv or a .npz")
+        source = "folder" if path.is_dir() else SHORTHAND.get(path.suffix.lower())
+        if source is None:
+            raise UserError(f"{name}: cannot tell the format; give an image folder, a .csv or a .npz file")
+        spec = _with(Spec(source, spec.params), path=str(path))
+    elif isinstance(path := spec.kwargs.get("path"), str) and base != Path():
+        spec = _with(spec, path=str(base / Path(path).expanduser()))
+    if spec.name == "csv" and target and "target" not in spec.kwargs:
+        spec = _with(spec, target=target)
+    return spec
+
+
+def load(spec: Spec, target: str = "") -> tuple[str, Dataset]:
+    """(canonical name, dataset) for a spec as written by the user."""
+    spec = expand(spec, target)
+    entry = DATASETS[spec.name]
+    return str(entry.canonical(spec)), entry.create(spec)

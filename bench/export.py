@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import UserError
+from bench.files import replacing
 from bench.store import Store
 
 
@@ -40,10 +41,9 @@ def export(directory: Path, what: str, output: Path) -> int:
         frame = load(store).results if what == "results" else predictions_frame(store)
     finally:
         store.close()
-    partial = output.with_name(output.name + ".partial")
     try:
-        frame.to_csv(partial, index=False)
-        partial.replace(output)
+        with replacing(output) as handle:
+            frame.to_csv(handle, index=False)
     except OSError as exc:
         raise UserError(f"cannot write {output}: {exc.strerror}") from None
     return len(frame)

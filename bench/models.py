@@ -1,16 +1,22 @@
-"""Built-in hypermodels: functions of (hp, input_shape, num_classes) returning logits.
+"""Hypermodels: functions of (hp, input_shape, num_classes) returning an uncompiled model of logits.
 
 The harness, not the builder, compiles the model with the strategy's loss; a
 builder only decides architecture, so the same builder serves every strategy
-and a user's own builder plugs in the same way.
+and a user's own builder (`--model module:function`) plugs in the same way.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from bench.errors import UserError
+import numpy as np
+
+from bench.errors import UserError, closest
 from bench.registry import Entry, Registry
 
 Builder = Callable[[Any, tuple[int, ...], int], Any]
@@ -29,14 +35,20 @@ def mlp(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
 
 
 def cnn(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
-    """Two small conv blocks and global pooling; the default for images."""
+    """Conv blocks (filters doubling per block) and global pooling; the default for images."""
     import keras
 
     inputs = keras.Input(shape=input_shape)
-    filters = hp.Choice("cnn_filters", [16, 32, 64])
     x = inputs
-    for block in range(2):
-        x = keras.layers.Conv2D(filters * 2**block, 3, padding="same", activation="relu")(x)
+    if hp.Boolean("cnn_flip", default=False):  # augmentation: active in training only
+        x = keras.layers.RandomFlip("horizontal")(x)
+    filters = hp.Choice("cnn_filters", [16, 32, 64])
+    batch_norm = hp.Boolean("cnn_batch_norm", default=False)
+    for block in range(hp.Int("cnn_blocks", 1, 3, default=2)):
+        x = keras.layers.Conv2D(filters * 2**block, 3, padding="same", use_bias=not batch_norm)(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation("relu")(x)
         if min(x.shape[1:3]) >= 4:
             x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
@@ -44,20 +56,101 @@ def cnn(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
     return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name="cnn")
 
 
+def rnn(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
+    """One recurrent layer over (steps, features) sequences, as in the LSTM of the Keras callbacks tutorial."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    cell = keras.layers.LSTM if hp.Choice("rnn_cell", ["lstm", "gru"]) == "lstm" else keras.layers.GRU
+    x = cell(hp.Choice("rnn_units", [32, 64, 128]))(inputs)
+    x = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.1))(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name="rnn")
+
+
 MODELS: Registry[Builder] = Registry("model")
-MODELS.add(Entry("mlp", "dense network on flattened input (units, layers, dropout tuned)", lambda: mlp))
-MODELS.add(Entry("cnn", "two conv blocks + global pooling for images (filters, dropout tuned)", lambda: cnn))
-MODELS.add(Entry("auto", "cnn for image-shaped input (H, W, C), mlp otherwise", lambda: None))
+MODELS.add(Entry("mlp", "dense network on flattened input (layers, units, dropout tuned)", lambda: mlp))
+MODELS.add(
+    Entry("cnn", "conv blocks + global pooling for images (blocks, filters, batch norm, flips, dropout)", lambda: cnn)
+)
+MODELS.add(Entry("rnn", "LSTM or GRU over (steps, features) sequences (cell, units, dropout tuned)", lambda: rnn))
+MODELS.add(Entry("auto", "cnn for (H, W, C) images, rnn for (steps, features) sequences, mlp otherwise", lambda: None))
+NEEDS_RANK = {"cnn": (3, "image input (height, width, channels)"), "rnn": (2, "sequence input (steps, features)")}
+AUTO = {3: "cnn", 2: "rnn"}
+
+
+@functools.cache
+def user_builder(text: str) -> Builder:
+    """`package.module:function` or `path/to/file.py:function`; imported only because the user named it."""
+    module_name, _, function = text.rpartition(":")
+    if not module_name or not function:
+        raise UserError(f"model '{text}': write module:function, e.g. my_models:build or studies/my_model.py:build")
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name)
+            if not path.is_file():
+                raise UserError(f"model file not found: {path}")
+            spec = importlib.util.spec_from_file_location(f"bench_user_model_{path.stem}", path)
+            assert spec is not None and spec.loader is not None  # a .py file always has a loader
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except UserError:
+        raise
+    except Exception as exc:  # the user's module failed to import: say so in one line
+        raise UserError(f"cannot import model module {module_name}: {type(exc).__name__}: {exc}") from None
+    builder = getattr(module, function, None)
+    if not callable(builder):
+        names = [n for n in dir(module) if not n.startswith("_")]
+        raise UserError(f"model module {module_name} has no function '{function}'{closest(function, names)}")
+    return builder
 
 
 def resolve_model(name: str, input_shape: tuple[int, ...]) -> tuple[str, Builder]:
     """The concrete builder for a model name; `auto` looks at the input shape."""
+    if ":" in name:
+        return name, user_builder(name)
     if name == "auto":
-        name = "cnn" if len(input_shape) == 3 else "mlp"
-    if name == "cnn" and len(input_shape) != 3:
+        name = AUTO.get(len(input_shape), "mlp")
+    if name in NEEDS_RANK and len(input_shape) != NEEDS_RANK[name][0]:
         raise UserError(
-            f"model cnn needs image input (height, width, channels), the data has shape {input_shape}; "
-            "use --model mlp or auto"
+            f"model {name} needs {NEEDS_RANK[name][1]}, the data has shape {input_shape}; use --model mlp or auto"
         )
-    builder = MODELS[name].factory()
-    return name, builder
+    return name, MODELS[name].factory()
+
+
+def check_builder(name: str, builder: Builder, input_shape: tuple[int, ...], num_classes: int) -> None:
+    """Build once with default hyperparameters and refuse a model the harness cannot train.
+
+    A model must output one logit per class: the harness compiles every
+    strategy's loss with from_logits=True, and a softmax output would be
+    silently squashed twice.
+    """
+    import keras
+    import keras_tuner
+
+    try:
+        model = builder(keras_tuner.HyperParameters(), input_shape, num_classes)
+        probe = np.zeros((2, *input_shape), "float32")
+        output = model(probe, training=False) if isinstance(model, keras.Model) else None
+    except Exception as exc:  # the user's builder is foreign code: report, do not crash
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise UserError(
+            f"model {name}: building it for input {input_shape} failed: {type(exc).__name__}: {first_line}"
+        ) from None
+    finally:
+        keras.backend.clear_session()
+    if output is None:
+        raise UserError(f"model {name}: the builder returned {type(model).__name__}, not an uncompiled keras.Model")
+    shape = tuple(output.shape)
+    if shape != (2, num_classes):
+        raise UserError(
+            f"model {name}: outputs shape {shape[1:]} per sample; it must output ({num_classes},), a logit per class"
+        )
+    last = model.layers[-1]
+    squashing = (keras.activations.softmax, keras.activations.sigmoid)
+    if isinstance(last, keras.layers.Softmax) or getattr(last, "activation", None) in squashing:
+        raise UserError(
+            f"model {name}: its last layer applies softmax or sigmoid; return raw logits (Dense({num_classes}) "
+            "with no activation), since the harness compiles each strategy's loss with from_logits=True"
+        )

@@ -13,7 +13,9 @@ import json
 from dataclasses import dataclass
 
 from bench.config import StudyConfig
-from bench.datasets import DATASETS, Dataset
+from bench.data import Dataset
+from bench.datasets import load
+from bench.errors import UserError
 from bench.models import Builder, resolve_model
 from bench.splits import make_fold
 from bench.store import Cell
@@ -38,8 +40,10 @@ def prepare(config: StudyConfig) -> Study:
     """Load datasets, resolve strategies and models, and check every fold can be cut."""
     datasets: dict[str, Dataset] = {}
     for spec in config.dataset_specs:
-        entry = DATASETS[spec.name]
-        datasets[str(entry.canonical(spec))] = entry.create(spec)
+        name, dataset = load(spec, config.target)
+        if name in datasets:
+            raise UserError(f"dataset {name} is listed twice; list each dataset once")
+        datasets[name] = dataset
     strategies = {s.name: s for s in (resolve(text) for text in config.strategies)}
     models = {name: resolve_model(config.model, d.input_shape) for name, d in datasets.items()}
     for dataset in datasets.values():

@@ -31,7 +31,29 @@ class Tunable:
         return "{" + ", ".join(map(str, self.choices)) + "}"
 
 
-Param = Value | Tunable
+@dataclass(frozen=True)
+class Unset:
+    """A parameter with no default: the factory gets None unless the spec sets it.
+
+    For things like a file's path or an image size where any default would be
+    a guess; the type still checks what a spec gives.
+    """
+
+    kind: type
+
+    def __str__(self) -> str:
+        return f"<{self.kind.__name__}>"
+
+
+Param = Value | Tunable | Unset
+
+
+def declared_type(default: Param) -> type:
+    if isinstance(default, Tunable):
+        return type(default.choices[0])
+    if isinstance(default, Unset):
+        return default.kind
+    return type(default)
 
 
 @dataclass(frozen=True)
@@ -44,18 +66,16 @@ class Entry(Generic[T]):
     params: dict[str, Param] = field(default_factory=dict)
     reference: str = ""
 
-    def arguments(self, spec: Spec) -> dict[str, Param]:
-        """Defaults overlaid with the spec's parameters, each type-checked."""
-        values = dict(self.params)
+    def arguments(self, spec: Spec) -> dict[str, Param | None]:
+        """Defaults overlaid with the spec's parameters, each type-checked; Unset ones left out become None."""
+        values: dict[str, Param | None] = {k: None if isinstance(v, Unset) else v for k, v in self.params.items()}
         for key, value in spec.params:
             if key not in self.params:
                 valid = ", ".join(sorted(self.params)) or "none"
                 raise UserError(
                     f"{self.name}: unknown parameter '{key}'{closest(key, self.params)}; valid parameters: {valid}"
                 )
-            default = self.params[key]
-            example = default.choices[0] if isinstance(default, Tunable) else default
-            values[key] = coerce(self.name, key, value, example)
+            values[key] = coerce(self.name, key, value, declared_type(self.params[key]))
         return values
 
     def canonical(self, spec: Spec) -> Spec:

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import platform
-import re
 import shutil
 import subprocess
 import time
@@ -26,10 +25,13 @@ import numpy as np
 import sklearn
 from scipy.special import softmax
 
+from bench.features import fold_features
+from bench.files import slug
 from bench.metrics import score
+from bench.models import check_builder
 from bench.plan import Study
 from bench.progress import PlainProgress
-from bench.splits import make_fold
+from bench.splits import Fold, make_fold
 from bench.store import FINAL, Cell, CellResult, Store
 from bench.training import FoldData, ImbalanceHyperModel, early_stopping, enable_determinism, predict_logits
 from bench.tuning import search
@@ -45,11 +47,13 @@ class RunOutcome:
     directory: Path
 
 
-def fold_data(study: Study, dataset: str, strategy: Strategy, seed: int) -> tuple[FoldData, Any]:
+def fold_data(study: Study, dataset: str, strategy: Strategy, seed: int) -> tuple[FoldData, Fold, np.ndarray]:
+    """The strategy's view of a seed (train and validation) and, apart, the test features."""
     data = study.datasets[dataset]
     fold = make_fold(data, seed, strategy.stratified, study.config.val_fraction)
-    arrays = FoldData(data.x[fold.train], data.y[fold.train], data.x[fold.val], data.y[fold.val], data.num_classes)
-    return arrays, fold
+    features = fold_features(data, fold)
+    arrays = FoldData(features.train, data.y[fold.train], features.val, data.y[fold.val], data.num_classes)
+    return arrays, fold, features.test
 
 
 def fixed_hyperparameters(values: dict[str, Any]) -> keras_tuner.HyperParameters:
@@ -62,8 +66,7 @@ def fixed_hyperparameters(values: dict[str, Any]) -> keras_tuner.HyperParameters
 
 def project_name(dataset: str, strategy: str) -> str:
     """A folder name for keras-tuner that keeps spec characters out of paths."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{dataset}__{strategy}")
-    return slug[:80]
+    return slug(f"{dataset}__{strategy}")
 
 
 def git_revision() -> str:
@@ -141,7 +144,7 @@ class Runner:
             return Tuning(best, error)
         strategy = self.study.strategies[strategy_name]
         tuning_seed = self.config.seed_values[0]
-        arrays, _ = fold_data(self.study, dataset, strategy, tuning_seed)
+        arrays, _, _ = fold_data(self.study, dataset, strategy, tuning_seed)
         project = project_name(dataset, strategy_name)
         tuner_dir = self.directory / "tuner"
         if any(row["dataset"] == dataset and row["strategy"] == strategy_name for row in self.store.searches()):
@@ -178,7 +181,7 @@ class Runner:
         return Tuning(best, error, not_applicable)
 
     def train(
-        self, cell: Cell, strategy: Strategy, arrays: FoldData, test: np.ndarray, best: dict[str, Any]
+        self, cell: Cell, strategy: Strategy, arrays: FoldData, x_test: np.ndarray, best: dict[str, Any]
     ) -> Trained:
         data = self.study.datasets[cell.dataset]
         hypermodel = ImbalanceHyperModel(
@@ -199,7 +202,7 @@ class Runner:
         monitor = hypermodel.monitor
         return Trained(
             val_logits=predict_logits(model, arrays.x_val),
-            test_logits=predict_logits(model, data.x[test]),
+            test_logits=predict_logits(model, x_test),
             history={
                 **{k: [float(v) for v in values] for k, values in history.history.items()},
                 "val_recall_per_class": monitor.recall_per_class,
@@ -218,11 +221,11 @@ class Runner:
 
     def run_cell(self, cell: Cell, best: dict[str, Any]) -> CellResult:
         strategy = self.study.strategies[cell.strategy]
-        arrays, fold = fold_data(self.study, cell.dataset, strategy, cell.seed)
+        arrays, fold, x_test = fold_data(self.study, cell.dataset, strategy, cell.seed)
         data = self.study.datasets[cell.dataset]
         started = time.perf_counter()
         base = self.reused_base(cell.strategy)
-        trained = self.reuse(cell, base) if base else self.train(cell, strategy, arrays, fold.test, best)
+        trained = self.reuse(cell, base) if base else self.train(cell, strategy, arrays, x_test, best)
         hyperparameters, logits = dict(best), trained.test_logits
         if (part := strategy.posthoc_part) is not None:
             chosen = part.posthoc(trained.val_logits, arrays.y_val, arrays.y_train)
@@ -296,6 +299,8 @@ def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutc
     """Run or resume a prepared (validated) study and write its report."""
     started = time.perf_counter()
     config = study.config
+    for name, dataset in study.datasets.items():  # before the store exists: a bad model writes nothing
+        check_builder(*study.models[name], dataset.input_shape, dataset.num_classes)
     directory = config.output_dir
     store = Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite)
     try:

@@ -94,9 +94,8 @@ def parse_composite(text: str) -> tuple[Spec, ...]:
     return tuple(parse_spec(p) for p in parts)
 
 
-def coerce(owner: str, key: str, value: Any, default: Value) -> Value:
-    """Check a parameter against the type of its default, with a fixable message."""
-    expected = type(default)
+def coerce(owner: str, key: str, value: Any, expected: type) -> Value:
+    """Check a parameter against its declared type, with a fixable message."""
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):

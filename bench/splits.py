@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from bench.datasets import Dataset
+from bench.data import Dataset
 from bench.errors import UserError
 
 
@@ -29,7 +29,7 @@ def holdout(dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(test, pool) indices for a seed; strategies never influence this cut."""
     rng = np.random.default_rng(seed)
     if dataset.test_per_class is None:
-        pool, test = _stratified(np.arange(len(dataset.y)), dataset.y, dataset.test_fraction, seed)
+        pool, test = _stratified(dataset, np.arange(len(dataset.y)), dataset.test_fraction, seed, "test hold-out")
     else:
         test_parts, pool_parts = [], []
         for label in range(dataset.num_classes):
@@ -47,16 +47,23 @@ def _thin(pool: np.ndarray, y: np.ndarray, keep: np.ndarray, rng: np.random.Gene
     return np.concatenate(parts)
 
 
-def _stratified(indices: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.bincount(y[indices], minlength=int(y.max()) + 1)
-    too_small = [str(c) for c, n in enumerate(counts) if 0 < n < 2]
-    if too_small:
+def _stratified(
+    dataset: Dataset, indices: np.ndarray, fraction: float, seed: int, cut: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified cut; data too small for one is refused with the class and the fix."""
+    y = dataset.y[indices]
+    counts = np.bincount(y, minlength=dataset.num_classes)
+    single = [dataset.class_names[c] for c, n in enumerate(counts) if n == 1]
+    if single:
         raise UserError(
-            f"class(es) {', '.join(too_small)} have a single sample, too few for a stratified "
-            "split; add samples or drop the class"
+            f"{dataset.name}: class '{single[0]}' has a single sample left for the stratified {cut}, which needs "
+            "at least 2 per class; add samples of that class or remove it"
         )
-    kept, cut = train_test_split(indices, test_size=fraction, stratify=y[indices], random_state=seed)
-    return kept, cut
+    try:
+        kept, held = train_test_split(indices, test_size=fraction, stratify=y, random_state=seed)
+    except ValueError as exc:  # e.g. fewer held-out rows than classes
+        raise UserError(f"{dataset.name}: too few samples for the stratified {cut} ({exc}); add samples") from None
+    return kept, held
 
 
 def make_fold(dataset: Dataset, seed: int, stratified: bool, val_fraction: float) -> Fold:
@@ -68,7 +75,7 @@ def make_fold(dataset: Dataset, seed: int, stratified: bool, val_fraction: float
     """
     test, pool = holdout(dataset, seed)
     if stratified:
-        train, val = _stratified(pool, dataset.y, val_fraction, seed)
+        train, val = _stratified(dataset, pool, val_fraction, seed, "train/validation split")
     else:
         train, val = train_test_split(pool, test_size=val_fraction, random_state=seed)
     return Fold(seed=seed, train=np.sort(train), val=np.sort(val), test=test)

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from bench.files import write_atomically  # noqa: E402
 from reports.stats import mean_ranks, nemenyi_critical_difference  # noqa: E402
 
 Palette = dict[str, tuple[float, float, float]]
@@ -229,6 +230,4 @@ def write_pngs(figures: list[Figure], directory: Path) -> None:
     target = directory / "figures"
     target.mkdir(parents=True, exist_ok=True)
     for figure in figures:
-        partial = target / f"{figure.name}.png.partial"
-        partial.write_bytes(figure.png)
-        partial.replace(target / f"{figure.name}.png")
+        write_atomically(target / f"{figure.name}.png", figure.png)

@@ -18,6 +18,7 @@ import pandas as pd
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from bench.files import write_atomically
 from bench.store import Store
 from reports import figures
 from reports.results import StudyData, load
@@ -295,26 +296,19 @@ def _environment(autoescape: bool) -> jinja2.Environment:
 MARKDOWN, HTML = _environment(autoescape=False), _environment(autoescape=True)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write next to the target and rename, so a report is never half-written."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-
-
 def write_report(store: Store, directory: Path) -> Path:
     """Regenerate results.csv, figures/, report.md and report.html; returns report.md's path."""
     directory = Path(directory)
     data = load(store)
     context = report_context(data)
-    _atomic_write(directory / "results.csv", data.results.to_csv(index=False))
+    write_atomically(directory / "results.csv", data.results.to_csv(index=False))
     all_figures = [f for d in context["datasets"] for f in d["figures"].values()]
     all_figures += [context["across"]["figure"]] if context["across"] else []
     figures.write_pngs(all_figures, directory)
     markdown = MARKDOWN.get_template("report.md.j2").render(**context)
-    _atomic_write(directory / "report.html", html_page(markdown, all_figures, str(context["config"]["name"])))
+    write_atomically(directory / "report.html", html_page(markdown, all_figures, str(context["config"]["name"])))
     report = directory / "report.md"
-    _atomic_write(report, markdown)
+    write_atomically(report, markdown)
     return report
 
 

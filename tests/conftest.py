@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench.cli import main
+
+STUDIES = Path(__file__).parent.parent / "studies"
 
 # Two strategies that take different code paths (plain fold vs resampled batches),
 # two seeds, one trial of one epoch: every part of the pipeline in a few seconds per cell.
@@ -107,3 +111,57 @@ def fake_study(
             store.fail_cell(cell.key, "RuntimeError: boom")
     store.close()
     return directory
+
+
+@pytest.fixture
+def notes(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The `bench` logger's notes; it does not propagate to the root logger, where caplog listens."""
+    logger = logging.getLogger("bench")
+    logger.addHandler(caplog.handler)
+    with caplog.at_level(logging.INFO, logger="bench"):
+        yield caplog
+    logger.removeHandler(caplog.handler)
+
+
+@pytest.fixture(autouse=True)
+def private_image_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test decodes into its own cache, never the user's."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("IMBALANCE_BENCH_CACHE", str(cache))
+    return cache
+
+
+def write_image_folder(root: Path, counts: dict[str, int], size: int = 16, seed: int = 0) -> Path:
+    """PNG files in one sub-folder per class, drawn like synthetic-images (one shape per class)."""
+    import numpy as np
+    from PIL import Image
+
+    from bench.synthetic import synthetic_images
+
+    drawn = synthetic_images(max(len(counts), 2), 40 * sum(counts.values()), size, "exp", 1.0, 0.5, seed)
+    for label, (name, count) in enumerate(counts.items()):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = np.flatnonzero(drawn.y == label)[:count]
+        for i, row in enumerate(rows):
+            Image.fromarray((drawn.x[row] * 255).astype("uint8")).save(folder / f"{i:04d}.png")
+    return root
+
+
+def write_csv(path: Path, rows: int = 120, seed: int = 0) -> Path:
+    """A table with numeric columns on different scales, a categorical column and a text target."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    label = rng.choice(["common", "rare", "usual"], size=rows, p=[0.6, 0.1, 0.3])
+    frame = pd.DataFrame(
+        {
+            "amount": rng.normal(1000, 300, rows) + 400 * (label == "rare"),
+            "age": rng.integers(18, 90, rows),
+            "channel": rng.choice(["web", "shop", "phone"], size=rows),
+            "label": label,
+        }
+    )
+    frame.to_csv(path, index=False)
+    return path

@@ -9,6 +9,7 @@ import pytest
 
 from bench.cli import main
 from strategies import STRATEGIES
+from tests.conftest import write_image_folder
 
 
 @pytest.mark.parametrize(
@@ -89,3 +90,12 @@ def test_report_renders_from_the_store_without_a_keras_backend(tiny_study):
 def test_export_results_writes_one_row_per_cell(tiny_study, tmp_path, capsys):
     assert main(["export", str(tiny_study), "--output", str(tmp_path / "r.csv")]) == 0
     assert "4 rows written" in capsys.readouterr().out
+
+
+def test_skipped_files_are_noted_on_stderr(tmp_path, capsys):
+    write_image_folder(tmp_path / "images", {"a": 3, "b": 3})
+    (tmp_path / "images" / "a" / "readme.txt").write_text("x")
+    assert main(["inspect", str(tmp_path / "images"), "--output", str(tmp_path / "h.png")]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"note: folder: skipped 0 hidden and 1 non-image file(s) in {tmp_path / 'images'}"
+    ]

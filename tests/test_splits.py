@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from bench.datasets import DATASETS, Dataset, LongTail
+from bench.data import Dataset, LongTail
+from bench.datasets import DATASETS
 from bench.errors import UserError
 from bench.specs import parse_spec
 from bench.splits import holdout, make_fold
@@ -57,7 +58,7 @@ def test_stratified_validation_keeps_proportions_within_one_sample(digits):
 
 def test_single_sample_class_cannot_be_stratified():
     data = Dataset("tiny", np.zeros((7, 2), "float32"), np.array([0, 0, 0, 1, 1, 1, 2]), ("a", "b", "c"))
-    with pytest.raises(UserError, match="single sample"):
+    with pytest.raises(UserError, match="class 'c' has a single sample"):
         make_fold(data, 1, stratified=True, val_fraction=0.3)
 
 
