@@ -138,7 +138,8 @@ def write_image_folder(root: Path, counts: dict[str, int], size: int = 16, seed:
 
     from bench.synthetic import synthetic_images
 
-    drawn = synthetic_images(max(len(counts), 2), 40 * sum(counts.values()), size, "exp", 1.0, 0.5, seed)
+    classes = max(len(counts), 2)  # synthetic-images draws at least two classes; equal sizes (ratio 1)
+    drawn = synthetic_images(classes, classes * max(5, *counts.values()), size, "exp", 1.0, 0.5, seed)
     for label, (name, count) in enumerate(counts.items()):
         folder = root / name
         folder.mkdir(parents=True, exist_ok=True)

@@ -87,3 +87,17 @@ def test_an_unwritable_cache_only_costs_time(tmp_path, monkeypatch):
     blocker.write_text("x")
     monkeypatch.setenv("IMBALANCE_BENCH_CACHE", str(blocker / "cache"))
     assert len(load(tmp_path / "data").y) == 6
+
+
+def test_decoding_holds_a_single_copy_of_the_images(tmp_path):
+    import tracemalloc
+
+    write_image_folder(tmp_path, {"a": 100, "b": 100}, size=32)
+    tracemalloc.start()
+    try:
+        dataset = load(tmp_path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert dataset.x.nbytes == 200 * 32 * 32 * 3 * 4
+    assert peak < 1.25 * dataset.x.nbytes, "images decoded into one array, never stacked from a list"
