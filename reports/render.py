@@ -191,7 +191,8 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
         add(
             "curves",
             "Training curves",
-            "Final runs: mean over seeds, band = ±1 standard deviation.",
+            "Final runs: mean over seeds, band = ±1 standard deviation; with early stopping, later epochs "
+            "average only the seeds still training.",
             lambda: figures.curves(histories, palette),
         )
     if not trials.empty:

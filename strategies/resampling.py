@@ -10,6 +10,19 @@ from imblearn.under_sampling import RandomUnderSampler
 
 from strategies.base import NotApplicable, Sampler, StrategyPart
 
+RowSampler = type[RandomOverSampler] | type[RandomUnderSampler]
+
+
+def index_sampler(kind: RowSampler, plan: dict[int, int], y_train: np.ndarray) -> Sampler:
+    """An imbalanced-learn sampler run on row indices, redrawn each epoch: the features are never copied."""
+    rows = np.arange(len(y_train)).reshape(-1, 1)
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        chosen, _ = kind(sampling_strategy=plan, random_state=int(rng.integers(2**31))).fit_resample(rows, y_train)
+        return rng.permutation(chosen.ravel())
+
+    return draw
+
 
 def oversampling_plan(y_train: np.ndarray, target: float) -> dict[int, int]:
     """Per-class sample counts after oversampling: at least `target` x the largest class."""
@@ -31,14 +44,7 @@ class Oversample(StrategyPart):
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
         plan = oversampling_plan(y_train, float(self.value(hp, "target")))
-        rows = np.arange(len(y_train)).reshape(-1, 1)
-
-        def draw(rng: np.random.Generator) -> np.ndarray:
-            sampler = RandomOverSampler(sampling_strategy=plan, random_state=int(rng.integers(2**31)))
-            chosen, _ = sampler.fit_resample(rows, y_train)
-            return rng.permutation(chosen.ravel())
-
-        return draw
+        return index_sampler(RandomOverSampler, plan, y_train)
 
 
 def undersampling_plan(y_train: np.ndarray, target: float) -> dict[int, int]:
@@ -57,14 +63,7 @@ class Undersample(StrategyPart):
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
         plan = undersampling_plan(y_train, float(self.value(hp, "target")))
-        rows = np.arange(len(y_train)).reshape(-1, 1)
-
-        def draw(rng: np.random.Generator) -> np.ndarray:
-            sampler = RandomUnderSampler(sampling_strategy=plan, random_state=int(rng.integers(2**31)))
-            chosen, _ = sampler.fit_resample(rows, y_train)
-            return rng.permutation(chosen.ravel())
-
-        return draw
+        return index_sampler(RandomUnderSampler, plan, y_train)
 
 
 def class_balanced_order(y_train: np.ndarray, rng: np.random.Generator, length: int) -> np.ndarray:
