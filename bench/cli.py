@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -180,6 +181,14 @@ class NoteHandler(logging.Handler):
         print(f"note: {record.getMessage()}", file=sys.stderr)
 
 
+def storage_problem(exc: OSError | sqlite3.Error) -> str:
+    """One line for a failed write; every store write is a transaction, so the store stays consistent."""
+    if isinstance(exc, sqlite3.Error):
+        return f"cannot write the study store ({exc})"
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"cannot write output: {exc.strerror or exc}{where}"
+
+
 def show_notes() -> None:
     """What loaders pass over (hidden files, unreadable images) reaches the user, once per note."""
     notes = logging.getLogger("bench")
@@ -196,6 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:  # disk full, read-only folder, permission denied
+        print(
+            f"error: {storage_problem(exc)}; free space or fix permissions, then run the same command again "
+            "(finished cells are kept)",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)

@@ -45,6 +45,7 @@ class StudyConfig:
     max_trials: int = 4
     epochs: int = 30
     patience: int = 5
+    min_epochs: int = 10  # no early stop before this epoch (see bench.training.early_stopping)
     seeds: int = 5
     seed: int = 1
     val_fraction: float = 0.2
@@ -86,9 +87,9 @@ class StudyConfig:
 
 _NOT_DECISIVE = ("name", "profile", "out", "live", "tensorboard")
 PROFILES: dict[str, dict[str, Any]] = {
-    "smoke": {"seeds": 1, "max_trials": 1, "epochs": 2, "patience": 2},
-    "quick": {"seeds": 5, "max_trials": 4, "epochs": 30, "patience": 5},
-    "full": {"seeds": 10, "max_trials": 30, "epochs": 200, "patience": 15},
+    "smoke": {"seeds": 1, "max_trials": 1, "epochs": 2, "patience": 2, "min_epochs": 0},
+    "quick": {"seeds": 5, "max_trials": 4, "epochs": 30, "patience": 5, "min_epochs": 10},
+    "full": {"seeds": 10, "max_trials": 30, "epochs": 200, "patience": 15, "min_epochs": 20},
 }
 _FIELDS = {f.name: f for f in fields(StudyConfig)}
 _LIST_FIELDS = ("datasets", "strategies")
@@ -165,6 +166,8 @@ def _check_ranges(config: StudyConfig) -> None:
     for key in ("seeds", "max_trials", "epochs", "patience"):
         if getattr(config, key) < 1:
             raise UserError(f"'{key}' must be at least 1, got {getattr(config, key)}")
+    if config.min_epochs < 0:
+        raise UserError(f"'min_epochs' must be 0 or more, got {config.min_epochs}")
     if not 0.0 < config.val_fraction < 1.0:
         raise UserError(f"'val_fraction' must be between 0 and 1, got {config.val_fraction}")
     if config.tuner not in TUNERS:

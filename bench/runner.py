@@ -27,6 +27,7 @@ from scipy.special import softmax
 
 from bench.features import fold_features
 from bench.files import slug
+from bench.lock import study_lock
 from bench.metrics import score
 from bench.models import check_builder
 from bench.plan import Study
@@ -166,6 +167,7 @@ class Runner:
                 max_trials=self.config.max_trials,
                 epochs=self.config.epochs,
                 patience=self.config.patience,
+                min_epochs=self.config.min_epochs,
                 seed=self.config.tuner_seed,
                 directory=tuner_dir,
                 project=project,
@@ -192,7 +194,7 @@ class Runner:
             reduce_lr=self.config.reduce_lr,
             live_class_names=data.class_names if self.config.live else None,
         )
-        callbacks = [early_stopping(self.config.patience)]
+        callbacks = [early_stopping(self.config.patience, self.config.min_epochs)]
         if self.config.tensorboard:
             log_dir = self.directory / "tensorboard" / project_name(cell.dataset, cell.strategy) / f"seed-{cell.seed}"
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
@@ -302,21 +304,22 @@ def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutc
     for name, dataset in study.datasets.items():  # before the store exists: a bad model writes nothing
         check_builder(*study.models[name], dataset.input_shape, dataset.num_classes)
     directory = config.output_dir
-    store = Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite)
-    try:
-        for name, dataset in study.datasets.items():
-            store.add_dataset(name, dataset.class_names, study.models[name][0])
-        store.add_cells(list(study.cells))
-        store.set_meta(environment=json.dumps(environment()), last_run_started=str(time.time()))
+    with study_lock(directory):
+        store = Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite)
         try:
-            Runner(study, store, directory, progress).run()
+            for name, dataset in study.datasets.items():
+                store.add_dataset(name, dataset.class_names, study.models[name][0])
+            store.add_cells(list(study.cells))
+            store.set_meta(environment=json.dumps(environment()), last_run_started=str(time.time()))
+            try:
+                Runner(study, store, directory, progress).run()
+            finally:
+                progress.close()
+            store.set_meta(last_run_finished=str(time.time()))
+            write_report(store, directory)
+            statuses = [row["status"] for row in store.cells()]
         finally:
-            progress.close()
-        store.set_meta(last_run_finished=str(time.time()))
-        write_report(store, directory)
-        statuses = [row["status"] for row in store.cells()]
-    finally:
-        store.close()
+            store.close()
     return RunOutcome(
         done=statuses.count("done"),
         failed=statuses.count("failed"),

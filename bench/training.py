@@ -126,6 +126,31 @@ class ValidationMetrics(keras.callbacks.Callback):
             print(f"epoch {epoch + 1}: val_macro_f1 {scores[OBJECTIVE]:.3f}\n{report}", flush=True)
 
 
+class Diverged(keras_tuner.errors.FailedTrialError):
+    """Training produced a non-finite loss: the trial or cell fails with this reason instead of scoring garbage.
+
+    A keras-tuner FailedTrialError, so the tuner records the trial as failed
+    (no retry) and goes on with the next one.
+    """
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Raises Diverged when the epoch's training or validation loss is NaN or infinite.
+
+    Keras's TerminateOnNaN only stops training, after which the NaN model would
+    still be scored; this makes the failure visible where it happened.
+    """
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        for key in ("loss", "val_loss"):
+            value = (logs or {}).get(key)
+            if value is not None and not math.isfinite(value):
+                raise Diverged(
+                    f"training diverged: {key} is {value} at epoch {epoch + 1}; "
+                    "lower the learning rate or check the data for extreme values"
+                )
+
+
 def predict_logits(model: Any, x: np.ndarray, chunk: int = 1024) -> np.ndarray:
     """Logits in chunks via predict_on_batch.
 
@@ -179,7 +204,7 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         with self.noting_refusal():
             self.strategy.init_model(model, hp, fold.y_train, fold.num_classes)
         self.strategy.declare(hp)
-        # Defaults matter: keras-tuner's first trial uses them.
+        # Defaults are what a model built outside a search gets (the model check, tests).
         hp.Choice("batch_size", [16, 32, 64], default=32)
         learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
         if self.reduce_lr:
@@ -200,7 +225,12 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         )
         self.samples_per_epoch = len(batches.order)
         self.monitor = ValidationMetrics(fold.x_val, fold.y_val, fold.num_classes, self.live_class_names)
-        callbacks = [self.monitor, *strategy.callbacks(hp, y_train, fold.num_classes), *kwargs.pop("callbacks", [])]
+        callbacks = [
+            self.monitor,  # first: it puts val_loss and val_macro_f1 into the logs the others read
+            StopOnDivergence(),
+            *strategy.callbacks(hp, y_train, fold.num_classes),
+            *kwargs.pop("callbacks", []),
+        ]
         if self.reduce_lr:
             callbacks.append(
                 keras.callbacks.ReduceLROnPlateau(
@@ -219,5 +249,13 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         return history
 
 
-def early_stopping(patience: int) -> keras.callbacks.EarlyStopping:
-    return keras.callbacks.EarlyStopping(monitor=OBJECTIVE, mode="max", patience=patience, restore_best_weights=True)
+def early_stopping(patience: int, min_epochs: int = 0) -> keras.callbacks.EarlyStopping:
+    """Stop when validation macro-F1 stalls, keeping the best weights, but never in the first `min_epochs`.
+
+    A CNN trained from scratch often predicts only the majority class for its
+    first epochs (flat macro-F1); without the warm-up, patience would end it
+    there and every strategy would look useless on images.
+    """
+    return keras.callbacks.EarlyStopping(
+        monitor=OBJECTIVE, mode="max", patience=patience, restore_best_weights=True, start_from_epoch=min_epochs
+    )

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import math
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,8 @@ from typing import Any
 import keras_tuner
 
 from bench.training import OBJECTIVE, ImbalanceHyperModel, early_stopping
+
+log = logging.getLogger("bench")
 
 
 @dataclass(frozen=True)
@@ -59,12 +64,22 @@ def make_tuner(
         "directory": str(directory),
         "project_name": project,
         "overwrite": False,
+        # keras-tuner raises after 3 failed trials in a row, dropping the record of all
+        # of them; here every trial runs and is recorded, and no success means no winner.
+        "max_consecutive_failed_trials": 1_000_000,
     }
     if kind == "hyperband":
         return keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3, **common)
     if kind == "bayesian":
         return keras_tuner.BayesianOptimization(hypermodel, max_trials=max_trials, **common)
     return keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """keras-tuner prints its progress and reloads; the harness has its own progress display."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
 
 
 def search(
@@ -74,22 +89,28 @@ def search(
     max_trials: int,
     epochs: int,
     patience: int,
+    min_epochs: int = 0,
     seed: int,
     directory: Path,
     project: str,
 ) -> SearchResult:
-    """Run (or resume) the search and report every trial; keras-tuner's prints are kept quiet."""
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        tuner = make_tuner(
-            kind,
-            hypermodel,
-            max_trials=max_trials,
-            epochs=epochs,
-            seed=seed,
-            directory=directory,
-            project=project,
-        )
-        tuner.search(epochs=epochs, callbacks=[early_stopping(patience)], verbose=0)
+    """Run (or resume) the search and report every trial; keras-tuner's prints are kept quiet.
+
+    A project whose saved state cannot be read (a kill mid-write can truncate
+    keras-tuner's JSON files) is deleted and its search starts over; the
+    trials are seeded, so the restart chooses what the lost search would have.
+    """
+    options = {"max_trials": max_trials, "epochs": epochs, "seed": seed, "directory": directory, "project": project}
+    try:
+        with quiet():
+            tuner = make_tuner(kind, hypermodel, **options)
+    except (ValueError, KeyError, RuntimeError) as exc:  # keras-tuner's reload of unreadable JSON
+        log.info("tuner state of %s could not be read (%s); its search starts over", project, exc)
+        shutil.rmtree(directory / project, ignore_errors=True)
+        with quiet():
+            tuner = make_tuner(kind, hypermodel, **options)
+    with quiet():
+        tuner.search(epochs=epochs, callbacks=[early_stopping(patience, min_epochs)], verbose=0)
     trials = tuple(_record(trial) for trial in tuner.oracle.trials.values())
     completed = [t for t in trials if t.status == "COMPLETED" and t.objective is not None]
     best = tuner.oracle.get_best_trials(1)[0].hyperparameters if completed else None

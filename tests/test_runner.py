@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -212,3 +213,103 @@ def test_a_strategy_that_does_not_apply_is_skipped_with_its_reason(tmp_path, cap
     assert row["status"] == "skipped" and "k_neighbors=5 needs at least 6" in row["error"]
     assert main(["status", str(out)]) == 0
     assert "1 skipped" in capsys.readouterr().out
+
+
+def diverging_fits(monkeypatch, diverges: Callable[[int], bool]) -> None:
+    """The n-th fit (from 0) with diverges(n) trains on an infinite loss, as a far too high learning rate would."""
+    import keras
+
+    from bench.training import ImbalanceHyperModel
+
+    fits, original = iter(range(10_000)), ImbalanceHyperModel.fit
+
+    def fit(self, hp, model, *args, **kwargs):
+        if diverges(next(fits)):
+            model.compile(optimizer=model.optimizer, loss=lambda y_true, y_pred: keras.ops.mean(y_pred) * float("inf"))
+        return original(self, hp, model, *args, **kwargs)
+
+    monkeypatch.setattr(ImbalanceHyperModel, "fit", fit)
+
+
+SMOKE_BASELINE = ["run", "--profile", "smoke", "--strategy", "baseline", "--epochs", "2"]
+
+
+def test_a_diverging_trial_fails_and_the_search_goes_on(tmp_path, monkeypatch):
+    diverging_fits(monkeypatch, lambda n: n == 0)
+    out = tmp_path / "study"
+    assert main([*SMOKE_BASELINE, "--max-trials", "2", "--out", str(out)]) == 0
+    db = sqlite3.connect(out / "bench.sqlite")
+    trials = db.execute("SELECT status, message FROM trials ORDER BY trial_id").fetchall()
+    db.close()
+    assert [t[0] for t in trials] == ["FAILED", "COMPLETED"]
+    assert "training diverged: loss is" in trials[0][1]
+    assert cells(out)[0]["status"] == "done"
+
+
+def test_a_cell_whose_every_trial_diverges_fails_and_says_why(tmp_path, monkeypatch, capsys):
+    diverging_fits(monkeypatch, lambda n: True)
+    out = tmp_path / "study"
+    assert main([*SMOKE_BASELINE, "--max-trials", "3", "--out", str(out)]) == 1
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("0 cells done, 1 failed in ")
+    [row] = cells(out)
+    assert row["status"] == "failed" and "every tuning trial failed" in row["error"] and "diverged" in row["error"]
+    assert main(["status", str(out)]) == 0
+    assert "training diverged" in capsys.readouterr().out
+    assert "training diverged" in (out / "report.md").read_text()
+
+
+def test_unreadable_tuner_state_restarts_that_search_only(tmp_path, monkeypatch, notes):
+    from bench import progress
+
+    two_trials = ("--max-trials", "2")
+    assert run_tiny(tmp_path / "reference", *two_trials) == 0
+    out = tmp_path / "corrupt"
+    original = progress.PlainProgress.trial_done
+    # keras-tuner saves the state it reloads once a trial has ended: stop in oversample's second trial.
+    monkeypatch.setattr(progress.PlainProgress, "trial_done", Interrupt("trial_done", 4)(original))
+    assert run_tiny(out, *two_trials) == 130
+    monkeypatch.setattr(progress.PlainProgress, "trial_done", original)
+    project = out / "tuner" / "digits-lt__oversample"
+    (project / "oracle.json").write_text('{"ongoing_tri')
+    for trial in project.glob("trial_*/trial.json"):
+        trial.write_text("")
+    assert run_tiny(out, *two_trials) == 0
+    assert "tuner state of digits-lt__oversample could not be read" in notes.text
+    pd.testing.assert_frame_equal(results(tmp_path / "reference"), results(out))
+
+
+def test_a_failing_disk_gives_one_line_and_keeps_the_store(tmp_path, monkeypatch, capsys):
+    from bench.store import Store
+
+    original, finished = Store.finish_cell, []
+
+    def full_disk(self, key, result):
+        if finished:
+            raise sqlite3.OperationalError("database or disk is full")
+        original(self, key, result)
+        finished.append(key)
+
+    monkeypatch.setattr(Store, "finish_cell", full_disk)
+    out = tmp_path / "full"
+    assert run_tiny(out) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: cannot write the study store (database or disk is full); free space or fix permissions, "
+        "then run the same command again (finished cells are kept)"
+    ]
+    monkeypatch.setattr(Store, "finish_cell", original)
+    assert [r["status"] for r in cells(out)] == ["done", "running", "pending", "pending"]
+    assert run_tiny(out) == 0 and all(r["status"] == "done" for r in cells(out))
+
+
+def test_an_unwritable_report_gives_one_line(tmp_path, monkeypatch, capsys):
+    import reports.render
+
+    def read_only(path, data):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(reports.render, "write_atomically", read_only)
+    out = tmp_path / "ro"
+    assert run_tiny(out) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: cannot write output: Permission denied ({out / 'results.csv'})")

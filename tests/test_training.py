@@ -76,11 +76,6 @@ def test_one_epoch_records_the_objective_and_outputs_logits(fold, model_name):
     assert model.layers[-1].get_config()["activation"] == "linear", "models must output logits"
 
 
-def test_auto_model_looks_at_the_input_shape():
-    assert resolve_model("auto", (8, 8, 1))[0] == "cnn"
-    assert resolve_model("auto", (64,))[0] == "mlp"
-
-
 class RecordingPart(StrategyPart):
     """Spies on what a strategy's hooks are given during a real fit."""
 
@@ -115,3 +110,17 @@ def test_strategy_hooks_see_only_the_training_fold(fold):
     hypermodel.fit(hp, hypermodel.build(hp), epochs=2)
     assert len(spy.seen) == 3 and all(np.array_equal(y, fold.y_train) for y in spy.seen)
     assert len(spy.drawn) >= 2 and all(rows.max() < len(fold.y_train) for rows in spy.drawn)
+
+
+def test_a_diverging_fit_fails_with_its_reason(fold, monkeypatch):
+    from bench.training import Diverged
+
+    def exploding(self, hp, y_train, num_classes):
+        return lambda y_true, y_pred: keras.ops.mean(y_pred) * float("inf")
+
+    monkeypatch.setattr(Strategy, "loss", exploding)
+    _, builder = resolve_model("mlp", X.shape[1:])
+    hypermodel = ImbalanceHyperModel(builder, resolve("baseline"), fold, seed=3)
+    hp = keras_tuner.HyperParameters()
+    with pytest.raises(Diverged, match="training diverged: loss is (nan|inf) at epoch 1"):
+        hypermodel.fit(hp, hypermodel.build(hp), epochs=3)
