@@ -217,7 +217,10 @@ class Runner:
         """The logits of `base`'s finished cell of the same dataset and seed: no training."""
         found = self.store.logits(cell.dataset, base, cell.seed)
         if found is None:
-            raise RuntimeError(f"{base} has no finished cell for seed {cell.seed} to reuse")
+            raise RuntimeError(
+                f"{base} has no finished cell for seed {cell.seed} with validation logits to reuse "
+                "(a store migrated from schema 1 has none); run the study in a new folder"
+            )
         val_logits, test_logits, history, samples_per_epoch = found
         return Trained(val_logits, test_logits, history, samples_per_epoch)
 

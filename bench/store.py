@@ -89,6 +89,23 @@ def from_blob(blob: bytes) -> np.ndarray:
     return np.load(io.BytesIO(blob), allow_pickle=False)
 
 
+def _keep_logits(db: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: predictions keep logits.
+
+    Test logits come back as log(proba): softmax is shift-invariant per row, so
+    argmax and post-hoc offsets act on them as on the lost logits. Validation
+    logits never existed, so post-hoc strategies cannot reuse migrated cells.
+    """
+    db.execute("ALTER TABLE predictions ADD COLUMN logits BLOB")
+    db.execute("ALTER TABLE predictions ADD COLUMN val_logits BLOB")
+    for key, proba in db.execute("SELECT cell_key, proba FROM predictions").fetchall():
+        logits = np.log(np.clip(from_blob(proba), np.finfo("float32").tiny, None)).astype("float32")
+        db.execute("UPDATE predictions SET logits=? WHERE cell_key=?", (to_blob(logits), key))
+
+
+MIGRATIONS = {1: _keep_logits}  # from schema N to N + 1
+
+
 class Store:
     """Typed access to bench.sqlite; every write is a single transaction."""
 
@@ -146,12 +163,19 @@ class Store:
         return store
 
     def _check_version(self) -> None:
+        """Refuse a store from a newer imbalance-bench; bring an older one up to date, one step per transaction."""
         version = int(self.meta("schema_version") or 0)
-        if version != SCHEMA_VERSION:
+        if version > SCHEMA_VERSION or (version < SCHEMA_VERSION and version not in MIGRATIONS):
             raise UserError(
-                f"{self.path} has store schema {version}, this version reads {SCHEMA_VERSION}; "
+                f"{self.path} has store schema {version}, this imbalance-bench reads schema {SCHEMA_VERSION} "
+                f"(and migrates {', '.join(map(str, sorted(MIGRATIONS))) or 'none'}); "
                 "use a matching imbalance-bench or start a new study"
             )
+        while version < SCHEMA_VERSION:
+            with self.transaction():
+                MIGRATIONS[version](self.db)
+                version += 1
+                self._set_meta("schema_version", str(version))
 
     def close(self) -> None:
         self.db.close()
@@ -342,7 +366,8 @@ class Store:
         """A finished cell's validation and test logits, history and samples per epoch (for reuse)."""
         row = self.db.execute(
             "SELECT p.val_logits, p.logits, c.history, c.samples_per_epoch FROM predictions p "
-            "JOIN cells c ON c.key = p.cell_key WHERE c.status='done' AND c.dataset=? AND c.strategy=? AND c.seed=?",
+            "JOIN cells c ON c.key = p.cell_key WHERE c.status='done' AND c.dataset=? AND c.strategy=? AND c.seed=? "
+            "AND p.val_logits IS NOT NULL",
             (dataset, strategy, seed),
         ).fetchone()
         if row is None:

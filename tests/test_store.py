@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bench.errors import UserError
-from bench.store import SCHEMA_VERSION, Cell, CellResult, Store
+from bench.store import SCHEMA_VERSION, Cell, CellResult, Store, from_blob
 
 
 def make_result(value: float) -> CellResult:
@@ -79,13 +79,34 @@ def test_status_commands_refuse_a_folder_without_a_study(tmp_path):
         Store.open_existing(tmp_path / "empty")
 
 
-def test_other_schema_versions_are_refused(tmp_path, store):
+@pytest.mark.parametrize("version", [SCHEMA_VERSION + 1, 0])
+def test_newer_and_unknown_schema_versions_are_refused(tmp_path, store, version):
     db = sqlite3.connect(tmp_path / "bench.sqlite")
-    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
+    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
     db.commit()
     db.close()
-    with pytest.raises(UserError, match="schema"):
+    with pytest.raises(UserError, match=f"has store schema {version}, this imbalance-bench reads schema"):
         Store.open_existing(tmp_path)
+
+
+def test_a_schema_1_store_is_migrated(tmp_path):
+    from reports import write_report
+    from tests.conftest import fake_study
+
+    directory = fake_study(tmp_path / "old")
+    db = sqlite3.connect(directory / "bench.sqlite")  # what imbalance-bench wrote before schema 2
+    db.execute("ALTER TABLE predictions DROP COLUMN logits")
+    db.execute("ALTER TABLE predictions DROP COLUMN val_logits")
+    db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    store = Store.open_existing(directory)
+    assert store.meta("schema_version") == str(SCHEMA_VERSION)
+    for logits, y_pred in store.db.execute("SELECT logits, y_pred FROM predictions"):
+        np.testing.assert_array_equal(from_blob(logits).argmax(axis=1), from_blob(y_pred))
+    assert store.logits("toy", "baseline", 1) is None, "no validation logits to reuse after migration"
+    assert write_report(store, directory).is_file()
+    store.close()
 
 
 def test_failed_search_is_not_reused(store):
