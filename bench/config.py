@@ -103,12 +103,16 @@ def load_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read study file {path}: {exc}") from None
-    for key in data:
+    refuse_unknown_keys(data, str(path))
+    return data
+
+
+def refuse_unknown_keys(values: dict[str, Any], source: str) -> None:
+    for key in values:
         if key not in _FIELDS:
             raise UserError(
-                f"unknown key '{key}' in {path}{closest(key, _FIELDS)}; valid keys: {', '.join(sorted(_FIELDS))}"
+                f"unknown key '{key}' in {source}{closest(key, _FIELDS)}; valid keys: {', '.join(sorted(_FIELDS))}"
             )
-    return data
 
 
 def anchor_paths(values: dict[str, Any], study_file: Path) -> dict[str, Any]:
@@ -132,14 +136,15 @@ def anchor_paths(values: dict[str, Any], study_file: Path) -> dict[str, Any]:
 def build_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> StudyConfig:
     """Merge profile < study file < flags into a validated StudyConfig."""
     merged = {**file_values, **{k: v for k, v in overrides.items() if v is not None}}
+    refuse_unknown_keys(merged, "the study settings")
     profile = merged.get("profile", StudyConfig.profile)
-    if profile not in PROFILES:
+    if not isinstance(profile, str) or profile not in PROFILES:
         raise unknown("profile", str(profile), PROFILES)
     values = {**PROFILES[profile], **merged}
     for key in _LIST_FIELDS:
         if isinstance(values.get(key), str):
             values[key] = [values[key]]
-        if key in values:
+        if isinstance(values.get(key), list):  # anything else is refused by _check_type
             values[key] = tuple(values[key])
     for key, value in values.items():
         _check_type(key, value)

@@ -1,46 +1,13 @@
-"""Bad input: one clear line on stderr, exit code 2, no traceback, nothing written."""
+"""The command line: entry point, listing, status, report and export on a finished study."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-import pytest
-
 from bench.cli import main
 from strategies import STRATEGIES
 from tests.conftest import write_image_folder
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["run", "--strategy", "nope"], "unknown strategy 'nope'"),
-        (["run", "--dataset", "mnist"], "unknown dataset 'mnist'"),
-        (["run", "--dataset", "digits-lt[ratoi=10]"], "unknown parameter 'ratoi' (did you mean 'ratio'?)"),
-        (["run", "--strategy", "focal[gamma=x]"], "must be float"),
-        (["run", "--seeds", "0"], "'seeds' must be at least 1"),
-        (["run", "--epochs", "many"], "invalid int value"),
-        (["run", "--config", "missing.toml"], "study file not found"),
-        (["run", "--profile", "huge"], "invalid choice"),
-        (["run", "--model", "resnet"], "unknown model 'resnet'"),
-        (["run", "--model", "cnn"], "model cnn needs image input"),
-        (["run", "--strategy", "focal+focal"], "both change the loss"),
-        (["run", "--dataset", "digits-lt[ratio=2"], "cannot read spec"),
-        (["status", "nowhere"], "no study in nowhere"),
-        (["report", "nowhere"], "no study in nowhere"),
-        (["export", "nowhere"], "no study in nowhere"),
-        (["fly"], "invalid choice"),
-    ],
-)
-def test_bad_input_gets_one_line_and_exit_2(args, message, tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    assert main(args) == 2
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
-    assert "Traceback" not in captured.err + captured.out
-    assert not any(tmp_path.iterdir()), "nothing may be written"
 
 
 def test_the_real_entry_point_exits_2_without_traceback(tmp_path):

@@ -117,3 +117,18 @@ def test_results_csv_has_one_row_per_finished_cell(tmp_path):
     directory = fake_study(tmp_path, unfinished=1)
     build(directory)
     assert len(pd.read_csv(directory / "results.csv")) == 5
+
+
+def test_names_cannot_inject_attributes_or_tags(tmp_path):
+    directory = fake_study(
+        tmp_path / "hostile",
+        class_names=('x" onmouseover="alert(2)', "y' onclick='alert(3)", "ok"),
+        datasets=("<img src=x onerror=alert(4)>",),
+    )
+    markdown, html = build(directory)
+    parser = Collector()
+    parser.feed(html)
+    assert not [(t, a) for t, a in parser.tags if any(name.startswith("on") for name in a)], "no event handlers"
+    assert all(a["src"].startswith("data:image/png;base64,") for t, a in parser.tags if t == "img")
+    assert "&lt;img src=x onerror=alert(4)&gt;" in html
+    assert "<img src=x" not in markdown, "the Markdown report escapes names too"
