@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, help="repetitions per strategy")
     run.add_argument("--name", help="study name (default: from the study file, else 'default')")
     run.add_argument("--out", help="output folder (default runs/<name>)")
+    run.add_argument("--workers", type=int, help="local worker processes, each with its share of CPU threads or a GPU")
     run.add_argument("--overwrite", action="store_true", help="delete an existing study in the folder first")
     run.add_argument(
         "--reduce-lr",
@@ -96,6 +97,7 @@ def command_run(args: argparse.Namespace) -> int:
         "reduce_lr",
         "live",
         "tensorboard",
+        "workers",
     )
     overrides = {key: getattr(args, key) for key in flags}
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before a user's model module may import TensorFlow

@@ -52,6 +52,7 @@ class StudyConfig:
     reduce_lr: bool = False
     live: bool = False
     tensorboard: bool = False
+    workers: int = 1  # local processes running cells; results do not depend on it
     out: str = ""
 
     @property
@@ -85,7 +86,7 @@ class StudyConfig:
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
 
 
-_NOT_DECISIVE = ("name", "profile", "out", "live", "tensorboard")
+_NOT_DECISIVE = ("name", "profile", "out", "live", "tensorboard", "workers")
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"seeds": 1, "max_trials": 1, "epochs": 2, "patience": 2, "min_epochs": 0},
     "quick": {"seeds": 5, "max_trials": 4, "epochs": 30, "patience": 5, "min_epochs": 10},
@@ -168,7 +169,7 @@ def _check_type(key: str, value: Any) -> None:
 
 
 def _check_ranges(config: StudyConfig) -> None:
-    for key in ("seeds", "max_trials", "epochs", "patience"):
+    for key in ("seeds", "max_trials", "epochs", "patience", "workers"):
         if getattr(config, key) < 1:
             raise UserError(f"'{key}' must be at least 1, got {getattr(config, key)}")
     if config.min_epochs < 0:

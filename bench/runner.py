@@ -1,8 +1,10 @@
-"""The driver: plan, tune each (dataset, strategy) once, retrain the winner per seed.
+"""The driver: schedule searches and cells, record every result, resume what is unfinished.
 
-Only this process writes the store. Cells already done are skipped, so a
-second `bench run` of the same study resumes instead of retraining; a cell
-that raises is recorded as failed and the study goes on.
+Only this process writes the store. Work runs on an executor (in this
+process, or in worker processes with --workers); results come back as
+futures and each is recorded in one transaction, so a kill loses at most the
+cells in flight. Cells already done are skipped on a rerun; a cell that
+raises is recorded as failed and the study goes on.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import shutil
 import subprocess
 import time
 import traceback
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,21 +28,17 @@ import keras
 import keras_tuner
 import numpy as np
 import sklearn
-from scipy.special import softmax
 
-from bench.features import fold_features
-from bench.files import slug
+from bench.executors import ProcessExecutor, SerialExecutor, make_executor
 from bench.lock import study_lock
-from bench.metrics import score
 from bench.models import check_builder
 from bench.plan import Study
 from bench.progress import PlainProgress
-from bench.splits import Fold, make_fold
-from bench.store import FINAL, Cell, CellResult, Store
-from bench.training import FoldData, ImbalanceHyperModel, early_stopping, enable_determinism, predict_logits
-from bench.tuning import search
+from bench.store import FINAL, Cell, Store
+from bench.tasks import SearchOutcome, Trained, cell_task, project_name, search_task
+from bench.training import enable_determinism
 from reports import write_report
-from strategies import NotApplicable, Strategy
+from strategies import NotApplicable
 
 
 @dataclass(frozen=True)
@@ -46,28 +47,6 @@ class RunOutcome:
     failed: int
     seconds: float
     directory: Path
-
-
-def fold_data(study: Study, dataset: str, strategy: Strategy, seed: int) -> tuple[FoldData, Fold, np.ndarray]:
-    """The strategy's view of a seed (train and validation) and, apart, the test features."""
-    data = study.datasets[dataset]
-    fold = make_fold(data, seed, strategy.stratified, study.config.val_fraction)
-    features = fold_features(data, fold)
-    arrays = FoldData(features.train, data.y[fold.train], features.val, data.y[fold.val], data.num_classes)
-    return arrays, fold, features.test
-
-
-def fixed_hyperparameters(values: dict[str, Any]) -> keras_tuner.HyperParameters:
-    """HyperParameters that answer every lookup with the tuned value."""
-    hp = keras_tuner.HyperParameters()
-    for name, value in values.items():
-        hp.Fixed(name, value)
-    return hp
-
-
-def project_name(dataset: str, strategy: str) -> str:
-    """A folder name for keras-tuner that keeps spec characters out of paths."""
-    return slug(f"{dataset}__{strategy}")
 
 
 def git_revision() -> str:
@@ -103,27 +82,24 @@ def environment() -> dict[str, str]:
     return found
 
 
-@dataclass(frozen=True)
-class Tuning:
-    best: dict[str, Any] | None
-    error: str = ""
-    not_applicable: bool = False
-
-
-@dataclass(frozen=True)
-class Trained:
-    """What a cell gets from its model, trained here or reused: logits and how training went."""
-
-    val_logits: np.ndarray
-    test_logits: np.ndarray
-    history: dict[str, Any]
-    samples_per_epoch: int
+Queued = tuple[Callable[..., Any], tuple[Any, ...], Callable[[], None], Callable[[Future], None]]
 
 
 class Runner:
-    def __init__(self, study: Study, store: Store, directory: Path, progress: PlainProgress) -> None:
+    """Schedules searches and cells on an executor and records each result as it arrives."""
+
+    def __init__(
+        self,
+        study: Study,
+        store: Store,
+        directory: Path,
+        progress: PlainProgress,
+        executor: SerialExecutor | ProcessExecutor,
+    ) -> None:
         self.study, self.store, self.directory, self.progress = study, store, directory, progress
-        self.config = study.config
+        self.executor, self.local = executor, SerialExecutor(study)
+        self.queue: deque[Queued] = deque()  # task, its arguments, on start, on result
+        self.running: dict[Future, Callable[[Future], None]] = {}
 
     def reused_base(self, strategy_name: str) -> str | None:
         """For a post-hoc strategy whose trained counterpart is in the study: that counterpart's name."""
@@ -133,85 +109,115 @@ class Runner:
             return base
         return None
 
-    def tune(self, dataset: str, strategy_name: str) -> Tuning:
-        """Best hyperparameters of (dataset, strategy), searching only if the store has none."""
-        best = self.store.best_hyperparameters(dataset, strategy_name)
-        if best is not None:
-            return Tuning(best)
-        if base := self.reused_base(strategy_name):
-            best = self.store.best_hyperparameters(dataset, base)
-            error = "" if best is not None else f"no tuned hyperparameters of {base} to reuse"
-            self.store.save_search(dataset, strategy_name, best, [], 0.0, error)
-            return Tuning(best, error)
-        strategy = self.study.strategies[strategy_name]
-        tuning_seed = self.config.seed_values[0]
-        arrays, _, _ = fold_data(self.study, dataset, strategy, tuning_seed)
-        project = project_name(dataset, strategy_name)
-        tuner_dir = self.directory / "tuner"
-        if any(row["dataset"] == dataset and row["strategy"] == strategy_name for row in self.store.searches()):
-            shutil.rmtree(tuner_dir / project, ignore_errors=True)  # a failed search starts afresh
-        self.progress.search(dataset, strategy_name, self.config.max_trials)
-        hypermodel = ImbalanceHyperModel(
-            self.study.models[dataset][1],
-            strategy,
-            arrays,
-            tuning_seed,
-            on_fit_end=self.progress.trial_done,
-            reduce_lr=self.config.reduce_lr,
-        )
-        started = time.perf_counter()
-        try:
-            result = search(
-                self.config.tuner,
-                hypermodel,
-                max_trials=self.config.max_trials,
-                epochs=self.config.epochs,
-                patience=self.config.patience,
-                min_epochs=self.config.min_epochs,
-                seed=self.config.tuner_seed,
-                directory=tuner_dir,
-                project=project,
-            )
-            best = dict(result.best.values) if result.best is not None else None
-            trials, error = [t.__dict__ for t in result.trials], result.error
-        except Exception as exc:  # keras-tuner raises after repeated failed trials
-            best, trials, error = None, [], f"tuning failed: {type(exc).__name__}: {exc}"
-        not_applicable = best is None and bool(hypermodel.not_applicable)
-        error = hypermodel.not_applicable if not_applicable else error
-        self.store.save_search(dataset, strategy_name, best, trials, time.perf_counter() - started, error)
-        self.progress.search_done(dataset, strategy_name, error)
-        return Tuning(best, error, not_applicable)
+    def pending_groups(self) -> list[tuple[str, str, list[Cell]]]:
+        """(dataset, strategy, unfinished cells) in study order; post-hoc strategies after the rest."""
+        status = {row["key"]: row["status"] for row in self.store.cells()}
+        order = sorted(self.study.strategies, key=lambda name: self.reused_base(name) is not None)
+        groups = []
+        for dataset in self.study.datasets:
+            for strategy in order:
+                cells = [
+                    c
+                    for c in self.study.cells
+                    if c.dataset == dataset and c.strategy == strategy and status[c.key] not in FINAL
+                ]
+                if cells:
+                    groups.append((dataset, strategy, cells))
+        return groups
 
-    def train(
-        self, cell: Cell, strategy: Strategy, arrays: FoldData, x_test: np.ndarray, best: dict[str, Any]
-    ) -> Trained:
-        data = self.study.datasets[cell.dataset]
-        hypermodel = ImbalanceHyperModel(
-            self.study.models[cell.dataset][1],
-            strategy,
-            arrays,
-            cell.seed,
-            reduce_lr=self.config.reduce_lr,
-            live_class_names=data.class_names if self.config.live else None,
+    def run(self) -> None:
+        done = sum(row["status"] == "done" for row in self.store.cells())
+        self.progress.start(len(self.study.cells), done)
+        enable_determinism()
+        # predict_on_batch retraces once per array shape (validation, test): expected, not news.
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        groups = self.pending_groups()
+        for dataset, strategy, cells in groups:
+            if not self.reused_base(strategy):
+                self.start_group(dataset, strategy, cells)
+        self.drain()
+        for dataset, strategy, cells in groups:  # post-hoc: no training, only the stored logits they extend
+            if base := self.reused_base(strategy):
+                self.run_posthoc(dataset, strategy, base, cells)
+
+    # -- scheduling ------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Run queued work, at most `capacity` at a time, until nothing is queued or running."""
+        while self.queue or self.running:
+            while self.queue and len(self.running) < self.executor.capacity:
+                task, args, on_start, on_result = self.queue.popleft()
+                on_start()
+                self.running[self.executor.submit(task, *args)] = on_result
+            finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                self.running.pop(future)(future)
+
+    def start_group(self, dataset: str, strategy: str, cells: list[Cell]) -> None:
+        best = self.store.best_hyperparameters(dataset, strategy)
+        if best is not None:
+            self.queue.extend(self.cell_work(cells, best))
+            return
+        if any(row["dataset"] == dataset and row["strategy"] == strategy for row in self.store.searches()):
+            shutil.rmtree(self.directory / "tuner" / project_name(dataset, strategy), ignore_errors=True)
+        serial = isinstance(self.executor, SerialExecutor)
+        trial_done = self.progress.trial_done if serial else None  # a callback cannot cross processes
+        self.queue.append(
+            (
+                search_task,
+                (self.directory, dataset, strategy, trial_done),
+                lambda: self.progress.search(dataset, strategy, self.study.config.max_trials),
+                lambda future: self.searched(dataset, strategy, cells, future),
+            )
         )
-        callbacks = [early_stopping(self.config.patience, self.config.min_epochs)]
-        if self.config.tensorboard:
-            log_dir = self.directory / "tensorboard" / project_name(cell.dataset, cell.strategy) / f"seed-{cell.seed}"
-            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
-        hp = fixed_hyperparameters(best)
-        model = hypermodel.build(hp)
-        history = hypermodel.fit(hp, model, epochs=self.config.epochs, callbacks=callbacks)
-        monitor = hypermodel.monitor
-        return Trained(
-            val_logits=predict_logits(model, arrays.x_val),
-            test_logits=predict_logits(model, x_test),
-            history={
-                **{k: [float(v) for v in values] for k, values in history.history.items()},
-                "val_recall_per_class": monitor.recall_per_class,
-                "val_confusion": monitor.confusion,
-            },
-            samples_per_epoch=hypermodel.samples_per_epoch,
-        )
+
+    def cell_work(self, cells: list[Cell], best: dict[str, Any]) -> list[Queued]:
+        return [
+            (
+                cell_task,
+                (self.directory, cell, best),
+                lambda key=cell.key: self.store.start_cell(key),
+                lambda future, cell=cell: self.record(cell, future),
+            )
+            for cell in cells
+        ]
+
+    # -- recording -------------------------------------------------------------
+
+    def searched(self, dataset: str, strategy: str, cells: list[Cell], future: Future) -> None:
+        try:
+            outcome = future.result()
+        except Exception as exc:  # the worker itself died (search_task catches its own failures)
+            outcome = SearchOutcome(None, [], 0.0, f"tuning failed: {type(exc).__name__}: {exc}")
+        self.store.save_search(dataset, strategy, outcome.best, outcome.trials, outcome.seconds, outcome.error)
+        self.progress.search_done(dataset, strategy, outcome.error)
+        if outcome.best is not None:
+            self.queue.extendleft(reversed(self.cell_work(cells, outcome.best)))  # its cells next
+            return
+        for cell in cells:
+            self.store.start_cell(cell.key)
+            if outcome.not_applicable:
+                self.store.skip_cell(cell.key, outcome.error)
+                self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, f"skipped: {outcome.error}")
+            else:
+                self.store.fail_cell(cell.key, outcome.error)
+                self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, "failed (no tuned hyperparameters)")
+
+    def record(self, cell: Cell, future: Future) -> None:
+        try:
+            result = future.result()
+        except NotApplicable as exc:
+            self.store.skip_cell(cell.key, str(exc))
+            outcome = f"skipped: {exc}"
+        except Exception as exc:
+            self.store.fail_cell(cell.key, "".join(traceback.format_exception_only(exc)).strip())
+            outcome = f"FAILED: {type(exc).__name__}: {exc}"
+        else:
+            self.store.finish_cell(cell.key, result)
+            outcome = f"macro-F1 {result.metrics['macro_f1']:.3f}"
+        self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, outcome)
+
+    # -- post-hoc strategies ---------------------------------------------------
 
     def reuse(self, cell: Cell, base: str) -> Trained:
         """The logits of `base`'s finished cell of the same dataset and seed: no training."""
@@ -224,80 +230,22 @@ class Runner:
         val_logits, test_logits, history, samples_per_epoch = found
         return Trained(val_logits, test_logits, history, samples_per_epoch)
 
-    def run_cell(self, cell: Cell, best: dict[str, Any]) -> CellResult:
-        strategy = self.study.strategies[cell.strategy]
-        arrays, fold, x_test = fold_data(self.study, cell.dataset, strategy, cell.seed)
-        data = self.study.datasets[cell.dataset]
-        started = time.perf_counter()
-        base = self.reused_base(cell.strategy)
-        trained = self.reuse(cell, base) if base else self.train(cell, strategy, arrays, x_test, best)
-        hyperparameters, logits = dict(best), trained.test_logits
-        if (part := strategy.posthoc_part) is not None:
-            chosen = part.posthoc(trained.val_logits, arrays.y_val, arrays.y_train)
-            logits = logits + chosen.pop("offsets")
-            hyperparameters.update(chosen)
-        proba = softmax(logits, axis=1)
-        y_pred, y_true = logits.argmax(axis=1), data.y[fold.test]
-        return CellResult(
-            hyperparameters=hyperparameters,
-            history=trained.history,
-            seconds=time.perf_counter() - started,
-            class_counts={
-                split: np.bincount(data.y[indices], minlength=data.num_classes).tolist()
-                for split, indices in (("train", fold.train), ("val", fold.val), ("test", fold.test))
-            },
-            samples_per_epoch=trained.samples_per_epoch,
-            sample_id=fold.test,
-            y_true=y_true,
-            y_pred=y_pred,
-            proba=proba.astype("float32"),
-            val_logits=trained.val_logits.astype("float32"),
-            logits=logits.astype("float32"),
-            metrics=score(y_true, y_pred, data.num_classes),
-        )
-
-    def run(self) -> None:
-        rows = {row["key"]: row for row in self.store.cells()}
-        done = sum(row["status"] == "done" for row in rows.values())
-        self.progress.start(len(self.study.cells), done)
-        enable_determinism()
-        # predict_on_batch retraces once per array shape (validation, test): expected, not news.
-        logging.getLogger("tensorflow").setLevel(logging.ERROR)
-        # Post-hoc strategies that reuse another strategy's models run after it.
-        order = sorted(self.study.strategies, key=lambda name: self.reused_base(name) is not None)
-        for dataset in self.study.datasets:
-            for strategy in order:
-                pending = [
-                    c
-                    for c in self.study.cells
-                    if c.dataset == dataset and c.strategy == strategy and rows[c.key]["status"] not in FINAL
-                ]
-                if pending:
-                    self.run_group(pending)
-
-    def run_group(self, pending: list[Cell]) -> None:
-        tuning = self.tune(pending[0].dataset, pending[0].strategy)
-        for cell in pending:
+    def run_posthoc(self, dataset: str, strategy: str, base: str, cells: list[Cell]) -> None:
+        best = self.store.best_hyperparameters(dataset, strategy)
+        if best is None:
+            best = self.store.best_hyperparameters(dataset, base)
+            error = "" if best is not None else f"no tuned hyperparameters of {base} to reuse"
+            self.store.save_search(dataset, strategy, best, [], 0.0, error)
+        for cell in cells:
             self.store.start_cell(cell.key)
-            if tuning.not_applicable:
-                self.store.skip_cell(cell.key, tuning.error)
-                outcome = f"skipped: {tuning.error}"
-            elif tuning.best is None:
-                self.store.fail_cell(cell.key, tuning.error)
-                outcome = "failed (no tuned hyperparameters)"
-            else:
-                try:
-                    result = self.run_cell(cell, tuning.best)
-                except NotApplicable as exc:
-                    self.store.skip_cell(cell.key, str(exc))
-                    outcome = f"skipped: {exc}"
-                except Exception as exc:
-                    self.store.fail_cell(cell.key, "".join(traceback.format_exception_only(exc)).strip())
-                    outcome = f"FAILED: {type(exc).__name__}: {exc}"
-                else:
-                    self.store.finish_cell(cell.key, result)
-                    outcome = f"macro-F1 {result.metrics['macro_f1']:.3f}"
-            self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, outcome)
+            if best is None:
+                self.store.fail_cell(cell.key, f"no tuned hyperparameters of {base} to reuse")
+                self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, "failed (no tuned hyperparameters)")
+                continue
+            self.record(cell, self.local.submit(self.posthoc_cell, cell, best, base))
+
+    def posthoc_cell(self, study: Study, cell: Cell, best: dict[str, Any], base: str) -> Any:
+        return cell_task(study, self.directory, cell, best, self.reuse(cell, base))
 
 
 def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutcome:
@@ -314,9 +262,11 @@ def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutc
                 store.add_dataset(name, dataset.class_names, study.models[name][0])
             store.add_cells(list(study.cells))
             store.set_meta(environment=json.dumps(environment()), last_run_started=str(time.time()))
+            executor = make_executor(study, config.workers)
             try:
-                Runner(study, store, directory, progress).run()
+                Runner(study, store, directory, progress, executor).run()
             finally:
+                executor.close()
                 progress.close()
             store.set_meta(last_run_finished=str(time.time()))
             write_report(store, directory)

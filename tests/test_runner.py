@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, recall_score
 
+from bench import runner, tasks
 from bench.cli import main
-from bench.runner import Runner
 from tests.conftest import run_tiny
 
 
@@ -46,8 +46,8 @@ def test_rerun_resumes_without_training(tiny_study, monkeypatch, capsys):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished cell was trained again")
 
-    monkeypatch.setattr(Runner, "run_cell", no_training)
-    monkeypatch.setattr(Runner, "tune", no_training)
+    monkeypatch.setattr(runner, "cell_task", no_training)
+    monkeypatch.setattr(runner, "search_task", no_training)
     assert run_tiny(tiny_study) == 0
     assert "4 cells, 4 already done" in capsys.readouterr().out
 
@@ -85,14 +85,14 @@ def test_interrupted_study_resumes_to_the_same_numbers(tiny_study, tmp_path, mon
 
 
 def test_a_failing_cell_is_recorded_and_the_study_goes_on(tmp_path, monkeypatch, capsys):
-    original = Runner.run_cell
+    original = runner.cell_task
 
-    def flaky(self, cell, best):
+    def flaky(study, directory, cell, best, reused=None):
         if cell.strategy == "oversample" and cell.seed == 2:
             raise RuntimeError("simulated crash")
-        return original(self, cell, best)
+        return original(study, directory, cell, best, reused)
 
-    monkeypatch.setattr(Runner, "run_cell", flaky)
+    monkeypatch.setattr(runner, "cell_task", flaky)
     out = tmp_path / "flaky"
     assert run_tiny(out) == 1
     statuses = {(r["strategy"], r["seed"]): (r["status"], r["error"]) for r in cells(out)}
@@ -102,7 +102,7 @@ def test_a_failing_cell_is_recorded_and_the_study_goes_on(tmp_path, monkeypatch,
     assert main(["status", str(out)]) == 0
     assert "simulated crash" in capsys.readouterr().out
     assert "simulated crash" in (out / "report.md").read_text()
-    monkeypatch.setattr(Runner, "run_cell", original)
+    monkeypatch.setattr(runner, "cell_task", original)
     assert run_tiny(out) == 0, "a failed cell is retried on the next run"
 
 
@@ -171,13 +171,13 @@ def test_monitoring_options_record_and_write_what_they_promise(tmp_path, capsys)
 def test_posthoc_strategies_reuse_the_baseline_models_without_training(tmp_path, monkeypatch):
     out = tmp_path / "posthoc"
     trained: list[str] = []
-    original = Runner.train
+    original = tasks.train
 
-    def counting(self, cell, strategy, arrays, test, best):
+    def counting(study, directory, cell, arrays, x_test, best):
         trained.append(cell.strategy)
-        return original(self, cell, strategy, arrays, test, best)
+        return original(study, directory, cell, arrays, x_test, best)
 
-    monkeypatch.setattr(Runner, "train", counting)
+    monkeypatch.setattr(tasks, "train", counting)
     args = [
         "run",
         "--profile",

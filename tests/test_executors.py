@@ -1,0 +1,23 @@
+"""Worker processes: the same study, the same numbers, only the driver writes the store."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bench.config import build_config
+from bench.errors import UserError
+from tests.conftest import run_tiny
+
+
+def test_two_workers_give_the_serial_numbers(tiny_study, tmp_path, capsys):
+    out = tmp_path / "parallel"
+    assert run_tiny(out, "--workers", "2") == 0
+    assert "4 cells done, 0 failed" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(tiny_study / "results.csv"), pd.read_csv(out / "results.csv"))
+    assert run_tiny(out) == 0, "a study run with workers resumes serially: workers are not part of the fingerprint"
+
+
+def test_workers_must_be_at_least_one():
+    with pytest.raises(UserError, match="'workers' must be at least 1"):
+        build_config({"workers": 0}, {})
