@@ -189,7 +189,9 @@ class Runner:
             outcome = future.result()
         except Exception as exc:  # the worker itself died (search_task catches its own failures)
             outcome = SearchOutcome(None, [], 0.0, f"tuning failed: {type(exc).__name__}: {exc}")
-        self.store.save_search(dataset, strategy, outcome.best, outcome.trials, outcome.seconds, outcome.error)
+        self.store.save_search(
+            dataset, strategy, outcome.best, outcome.trials, outcome.seconds, outcome.error, outcome.compute_seconds
+        )
         self.progress.search_done(dataset, strategy, outcome.error)
         if outcome.best is not None:
             self.queue.extendleft(reversed(self.cell_work(cells, outcome.best)))  # its cells next

@@ -22,7 +22,7 @@ import numpy as np
 
 from bench.errors import UserError
 
-SCHEMA_VERSION = 2  # 2: predictions keep test and validation logits (post-hoc reuse)
+SCHEMA_VERSION = 3  # 2: predictions keep logits (post-hoc reuse); 3: fit/predict seconds of cells and searches
 STORE_NAME = "bench.sqlite"
 FINAL = ("done", "skipped")  # cells a rerun leaves alone
 
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS datasets (
     dataset TEXT PRIMARY KEY, class_names TEXT NOT NULL, model TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS searches (
     dataset TEXT NOT NULL, strategy TEXT NOT NULL, status TEXT NOT NULL,
-    best_hp TEXT, seconds REAL, error TEXT, PRIMARY KEY (dataset, strategy));
+    best_hp TEXT, seconds REAL, error TEXT, compute_seconds REAL, PRIMARY KEY (dataset, strategy));
 CREATE TABLE IF NOT EXISTS trials (
     dataset TEXT NOT NULL, strategy TEXT NOT NULL, trial_id TEXT NOT NULL, status TEXT NOT NULL,
     objective REAL, hyperparameters TEXT NOT NULL, message TEXT,
@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS cells (
     key TEXT PRIMARY KEY, dataset TEXT NOT NULL, strategy TEXT NOT NULL, seed INTEGER NOT NULL,
     position INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0, started_at REAL, finished_at REAL, seconds REAL,
-    error TEXT, hyperparameters TEXT, history TEXT, class_counts TEXT, samples_per_epoch INTEGER);
+    error TEXT, hyperparameters TEXT, history TEXT, class_counts TEXT, samples_per_epoch INTEGER,
+    compute_seconds REAL);
 CREATE TABLE IF NOT EXISTS metrics (
     cell_key TEXT NOT NULL REFERENCES cells(key), name TEXT NOT NULL,
     class_index INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (cell_key, name, class_index));
@@ -77,6 +78,7 @@ class CellResult:
     val_logits: np.ndarray  # kept so post-hoc strategies can reuse this model without retraining
     logits: np.ndarray  # test logits, after any post-hoc offsets
     metrics: dict[str, float | list[float]]
+    compute_seconds: float = 0.0  # of `seconds`, the time in model.fit and predict
 
 
 def to_blob(array: np.ndarray) -> bytes:
@@ -103,7 +105,13 @@ def _keep_logits(db: sqlite3.Connection) -> None:
         db.execute("UPDATE predictions SET logits=? WHERE cell_key=?", (to_blob(logits), key))
 
 
-MIGRATIONS = {1: _keep_logits}  # from schema N to N + 1
+def _time_compute(db: sqlite3.Connection) -> None:
+    """Schema 2 -> 3: cells and searches record their fit/predict seconds (unknown, NULL, for older ones)."""
+    db.execute("ALTER TABLE cells ADD COLUMN compute_seconds REAL")
+    db.execute("ALTER TABLE searches ADD COLUMN compute_seconds REAL")
+
+
+MIGRATIONS = {1: _keep_logits, 2: _time_compute}  # from schema N to N + 1
 
 
 class Store:
@@ -248,6 +256,7 @@ class Store:
         trials: list[dict[str, Any]],
         seconds: float,
         error: str,
+        compute_seconds: float = 0.0,
     ) -> None:
         with self.transaction():
             self.db.execute("DELETE FROM trials WHERE dataset=? AND strategy=?", (dataset, strategy))
@@ -267,7 +276,8 @@ class Store:
                 ],
             )
             self.db.execute(
-                "INSERT OR REPLACE INTO searches VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO searches (dataset, strategy, status, best_hp, seconds, error, compute_seconds)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     dataset,
                     strategy,
@@ -275,6 +285,7 @@ class Store:
                     json.dumps(best, sort_keys=True) if best is not None else None,
                     seconds,
                     error,
+                    compute_seconds,
                 ),
             )
 
@@ -333,11 +344,12 @@ class Store:
                 ),
             )
             self.db.execute(
-                "UPDATE cells SET status='done', error=NULL, finished_at=?, seconds=?, hyperparameters=?,"
-                " history=?, class_counts=?, samples_per_epoch=? WHERE key=?",
+                "UPDATE cells SET status='done', error=NULL, finished_at=?, seconds=?, compute_seconds=?,"
+                " hyperparameters=?, history=?, class_counts=?, samples_per_epoch=? WHERE key=?",
                 (
                     time.time(),
                     result.seconds,
+                    result.compute_seconds,
                     json.dumps(result.hyperparameters, sort_keys=True),
                     json.dumps(result.history),
                     json.dumps(result.class_counts),

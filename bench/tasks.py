@@ -38,6 +38,7 @@ class SearchOutcome:
     seconds: float
     error: str = ""
     not_applicable: bool = False
+    compute_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Trained:
     test_logits: np.ndarray
     history: dict[str, Any]
     samples_per_epoch: int
+    compute_seconds: float = 0.0  # fit and predict; nothing for reused logits
 
 
 def fold_data(study: Study, dataset: str, strategy: Strategy, seed: int) -> tuple[FoldData, Fold, np.ndarray]:
@@ -108,10 +110,10 @@ def search_task(
         trials, error = [t.__dict__ for t in result.trials], result.error
     except Exception as exc:  # keras-tuner raises on its own failures; the study goes on
         best, trials, error = None, [], f"tuning failed: {type(exc).__name__}: {exc}"
-    seconds = time.perf_counter() - started
+    seconds, compute = time.perf_counter() - started, hypermodel.compute_seconds
     if best is None and hypermodel.not_applicable:
-        return SearchOutcome(None, trials, seconds, hypermodel.not_applicable, not_applicable=True)
-    return SearchOutcome(best, trials, seconds, error)
+        return SearchOutcome(None, trials, seconds, hypermodel.not_applicable, True, compute)
+    return SearchOutcome(best, trials, seconds, error, compute_seconds=compute)
 
 
 def train(
@@ -135,9 +137,12 @@ def train(
     model = hypermodel.build(hp)
     history = hypermodel.fit(hp, model, epochs=config.epochs, callbacks=callbacks)
     monitor = hypermodel.monitor
+    started = time.perf_counter()
+    val_logits, test_logits = predict_logits(model, arrays.x_val), predict_logits(model, x_test)
     return Trained(
-        val_logits=predict_logits(model, arrays.x_val),
-        test_logits=predict_logits(model, x_test),
+        val_logits=val_logits,
+        test_logits=test_logits,
+        compute_seconds=hypermodel.compute_seconds + time.perf_counter() - started,
         history={
             **{k: [float(v) for v in values] for k, values in history.history.items()},
             "val_recall_per_class": monitor.recall_per_class,
@@ -179,4 +184,5 @@ def cell_task(
         val_logits=trained.val_logits.astype("float32"),
         logits=logits.astype("float32"),
         metrics=score(y_true, y_pred, data.num_classes),
+        compute_seconds=trained.compute_seconds,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -102,9 +103,11 @@ class ValidationMetrics(keras.callbacks.Callback):
         self.labels = np.arange(num_classes)
         self.recall_per_class: list[list[float]] = []
         self.confusion: list[list[list[int]]] = []
+        self.scoring_seconds = 0.0  # harness work inside model.fit, kept apart from training time
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logits = predict_logits(self.model, self.x_val)
+        started = time.perf_counter()
         predicted = logits.argmax(axis=1)
         # A random validation cut may lack rare classes; scikit-learn warns every epoch.
         with warnings.catch_warnings():
@@ -124,6 +127,7 @@ class ValidationMetrics(keras.callbacks.Callback):
                 self.y_val, predicted, labels=self.labels, target_names=list(self.class_names), zero_division=0
             )
             print(f"epoch {epoch + 1}: val_macro_f1 {scores[OBJECTIVE]:.3f}\n{report}", flush=True)
+        self.scoring_seconds += time.perf_counter() - started
 
 
 class Diverged(keras_tuner.errors.FailedTrialError):
@@ -185,6 +189,7 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         self.reduce_lr = reduce_lr
         self.live_class_names = live_class_names
         self.samples_per_epoch = 0
+        self.compute_seconds = 0.0  # in model.fit (less the harness's own scoring), over every fit
         self.monitor: ValidationMetrics | None = None
         self.not_applicable = ""  # set when the strategy refuses this data; keras-tuner only logs it
 
@@ -238,12 +243,14 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
                 )
             )
         kwargs.setdefault("verbose", 0)
+        started = time.perf_counter()
         history = model.fit(
             batches,
             class_weight=strategy.class_weight(hp, y_train),
             callbacks=callbacks,
             **kwargs,
         )
+        self.compute_seconds += time.perf_counter() - started - self.monitor.scoring_seconds
         if self.on_fit_end is not None:
             self.on_fit_end()
         return history

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 import pandas as pd
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -127,11 +128,16 @@ def _cost(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataFrame:
     rows = []
     for strategy in strategies:
         mine = cells[cells.strategy == strategy]
+        tuning = float(searches.seconds.get(strategy, math.nan))
+        final = float(mine.seconds.sum()) if len(mine) else math.nan
+        compute = float(np.nansum([searches.compute_seconds.get(strategy, math.nan), *mine.compute_seconds]))
         rows.append(
             {
                 "strategy": strategy,
-                "tuning_s": float(searches.seconds.get(strategy, math.nan)),
-                "final_s": float(mine.seconds.sum()) if len(mine) else math.nan,
+                "tuning_s": tuning,
+                "final_s": final,
+                "compute_s": compute,
+                "overhead": (np.nansum([tuning, final]) - compute) / compute if compute > 0 else math.nan,
                 "per_seed_s": float(mine.seconds.mean()) if len(mine) else math.nan,
                 "epochs": float(epochs.loc[strategy].mean())
                 if strategy in epochs.index.get_level_values(0)
@@ -141,6 +147,17 @@ def _cost(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def overall_overhead(cost: pd.DataFrame) -> str:
+    """Time in tuning and final runs spent outside model.fit and predict, relative to the time inside them."""
+    inside = cost.compute_s.sum()
+    total = np.nansum([cost.tuning_s.sum(), cost.final_s.sum()])
+    if not inside > 0:
+        return "n/a (no timing recorded)"
+    return (
+        f"{(total - inside) / inside:.1%} ({fmt(total - inside, 1)} s outside fit/predict, {fmt(inside, 1)} s inside)"
+    )
 
 
 def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) -> dict[str, Any]:
@@ -228,8 +245,11 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
             {"strategy": s, "values": format_hyperparameters(best[s])} for s in strategies if s in best
         ],
         "cost": [
-            {k: fmt(v, 1) if isinstance(v, float) else v for k, v in row.items()} for row in cost.to_dict("records")
+            {k: fmt(v, 1) if isinstance(v, float) else v for k, v in row.items()}
+            | {"overhead": "n/a" if math.isnan(row["overhead"]) else f"{row['overhead']:.0%}"}
+            for row in cost.to_dict("records")
         ],
+        "overhead": overall_overhead(cost),
         "figures": figs,
     }
 

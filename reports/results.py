@@ -40,8 +40,12 @@ class StudyData:
         return list(dict.fromkeys(self.cells["strategy"]))
 
 
+TIMINGS = {"seconds": float, "compute_seconds": float}  # NULL (not recorded) becomes NaN, not None
+
+
 def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([dict(r) for r in rows], columns=columns)
+    frame = pd.DataFrame([dict(r) for r in rows], columns=columns)
+    return frame.astype({k: v for k, v in TIMINGS.items() if k in frame.columns})
 
 
 def results_frame(metric_rows: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
@@ -86,6 +90,7 @@ def load(store: Store) -> StudyData:
             "started_at",
             "finished_at",
             "seconds",
+            "compute_seconds",
             "error",
             "hyperparameters",
             "history",
@@ -109,7 +114,9 @@ def load(store: Store) -> StudyData:
         results=results_frame(metric_rows, cells),
         per_class=_per_class(metric_rows, class_names),
         histories=_histories(cells),
-        searches=_frame(store.searches(), ["dataset", "strategy", "status", "best_hp", "seconds", "error"]),
+        searches=_frame(
+            store.searches(), ["dataset", "strategy", "status", "best_hp", "seconds", "error", "compute_seconds"]
+        ),
         trials=_frame(
             store.trials(), ["dataset", "strategy", "trial_id", "status", "objective", "hyperparameters", "message"]
         ),

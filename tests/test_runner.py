@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -313,3 +314,14 @@ def test_an_unwritable_report_gives_one_line(tmp_path, monkeypatch, capsys):
     assert run_tiny(out) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"error: cannot write output: Permission denied ({out / 'results.csv'})")
+
+
+def test_fit_and_predict_time_is_recorded_apart_from_the_harness(tiny_study):
+    db = sqlite3.connect(tiny_study / "bench.sqlite")
+    timed = db.execute("SELECT seconds, compute_seconds FROM cells").fetchall()
+    timed += db.execute("SELECT seconds, compute_seconds FROM searches").fetchall()
+    db.close()
+    assert len(timed) == 6 and all(0 < inside < total for total, inside in timed)
+    cost = (tiny_study / "report.md").read_text().split("### Cost")[1]
+    assert "Harness overhead:" in cost
+    assert re.search(r"\d+\.\d% \(\d+\.\d s outside fit/predict, \d+\.\d s inside\)", cost)

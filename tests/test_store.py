@@ -97,6 +97,8 @@ def test_a_schema_1_store_is_migrated(tmp_path):
     db = sqlite3.connect(directory / "bench.sqlite")  # what imbalance-bench wrote before schema 2
     db.execute("ALTER TABLE predictions DROP COLUMN logits")
     db.execute("ALTER TABLE predictions DROP COLUMN val_logits")
+    db.execute("ALTER TABLE cells DROP COLUMN compute_seconds")
+    db.execute("ALTER TABLE searches DROP COLUMN compute_seconds")
     db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     db.commit()
     db.close()
