@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="study name (default: from the study file, else 'default')")
     run.add_argument("--out", help="output folder (default runs/<name>)")
     run.add_argument("--workers", type=int, help="local worker processes, each with its share of CPU threads or a GPU")
+    run.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask cluster, e.g. tcp://10.0.0.5:8786")
+    run.add_argument("--executor", choices=["local", "dask"], help="dask without --scheduler: a loopback LocalCluster")
     run.add_argument("--overwrite", action="store_true", help="delete an existing study in the folder first")
     run.add_argument(
         "--reduce-lr",
@@ -98,6 +100,8 @@ def command_run(args: argparse.Namespace) -> int:
         "live",
         "tensorboard",
         "workers",
+        "executor",
+        "scheduler",
     )
     overrides = {key: getattr(args, key) for key in flags}
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before a user's model module may import TensorFlow

@@ -9,6 +9,7 @@ changed one is refused instead of silently mixing numbers from two configs.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import sys
 from dataclasses import asdict, dataclass, fields
@@ -23,6 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
+EXECUTORS = ("local", "dask")
 FIVE_STRATEGIES = ("baseline", "stratify", "class-weight", "oversample", "focal")
 TUNERS = {
     "random": "random search over the space (keras-tuner RandomSearch)",
@@ -52,7 +54,9 @@ class StudyConfig:
     reduce_lr: bool = False
     live: bool = False
     tensorboard: bool = False
-    workers: int = 1  # local processes running cells; results do not depend on it
+    workers: int = 1  # worker processes running searches and cells; results do not depend on it
+    executor: str = "local"  # local (serial or --workers processes) or dask
+    scheduler: str = ""  # a dask scheduler's address; empty with executor dask: a LocalCluster on loopback
     out: str = ""
 
     @property
@@ -86,7 +90,7 @@ class StudyConfig:
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
 
 
-_NOT_DECISIVE = ("name", "profile", "out", "live", "tensorboard", "workers")
+_NOT_DECISIVE = ("name", "profile", "out", "live", "tensorboard", "workers", "executor", "scheduler")
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"seeds": 1, "max_trials": 1, "epochs": 2, "patience": 2, "min_epochs": 0},
     "quick": {"seeds": 5, "max_trials": 4, "epochs": 30, "patience": 5, "min_epochs": 10},
@@ -137,6 +141,8 @@ def anchor_paths(values: dict[str, Any], study_file: Path) -> dict[str, Any]:
 def build_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> StudyConfig:
     """Merge profile < study file < flags into a validated StudyConfig."""
     merged = {**file_values, **{k: v for k, v in overrides.items() if v is not None}}
+    if merged.get("scheduler"):  # an address means dask
+        merged.setdefault("executor", "dask")
     refuse_unknown_keys(merged, "the study settings")
     profile = merged.get("profile", StudyConfig.profile)
     if not isinstance(profile, str) or profile not in PROFILES:
@@ -172,6 +178,12 @@ def _check_ranges(config: StudyConfig) -> None:
     for key in ("seeds", "max_trials", "epochs", "patience", "workers"):
         if getattr(config, key) < 1:
             raise UserError(f"'{key}' must be at least 1, got {getattr(config, key)}")
+    if config.executor not in EXECUTORS:
+        raise unknown("executor", config.executor, EXECUTORS)
+    if config.scheduler and config.executor != "dask":
+        raise UserError(f"a scheduler address needs executor 'dask', not '{config.executor}'")
+    if config.executor == "dask" and importlib.util.find_spec("distributed") is None:
+        raise UserError("the dask executor needs the dask extra: pip install 'imbalance-bench[dask]'")
     if config.min_epochs < 0:
         raise UserError(f"'min_epochs' must be 0 or more, got {config.min_epochs}")
     if not 0.0 < config.val_fraction < 1.0:

@@ -1,7 +1,7 @@
-"""Where a study's tasks run: in the driver, or in local worker processes.
+"""Where a study's tasks run: in the driver, in local worker processes, or on dask (bench.dask_executor).
 
-Both take `submit(task, *args)` where `task(study, *args)` is a function of
-bench.tasks, and both hand back futures; the driver alone writes the store.
+All take `submit(task, *args)` where `task(study, *args)` is a function of
+bench.tasks, and hand back futures; the driver alone writes the store.
 Workers are spawned (not forked: the driver has TensorFlow loaded), prepare
 the study once each from its config, and get an equal share of the CPU
 threads, or one GPU each when the driver sees GPUs.
@@ -11,13 +11,27 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol
 
 from bench.plan import Study
 
 Task = Callable[..., Any]
+
+
+class Executor(Protocol):
+    capacity: int
+
+    def submit(self, task: Task, *args: Any) -> Any: ...
+
+    def wait(self, futures: Iterable[Any]) -> set[Any]: ...
+
+    def close(self) -> None: ...
+
+
+def first_completed(futures: Iterable[Future]) -> set[Future]:
+    return wait(futures, return_when=FIRST_COMPLETED).done
 
 
 class SerialExecutor:
@@ -36,6 +50,9 @@ class SerialExecutor:
             future.set_exception(exc)
         return future
 
+    def wait(self, futures: Iterable[Future]) -> set[Future]:
+        return first_completed(futures)
+
     def close(self) -> None:
         """Nothing runs in the background."""
 
@@ -44,13 +61,18 @@ _WORKER_STUDY: Study | None = None
 
 
 def _start_worker(config: dict[str, Any], threads: int, gpus: list[str], counter: Any) -> None:
-    """Runs once in each worker, before any model: pin its GPU or its thread share, then prepare the study."""
-    global _WORKER_STUDY
+    """Runs once in each pool worker: pin its GPU (by start order) before the backend loads."""
     with counter.get_lock():
         index = counter.value
         counter.value += 1
     if gpus:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
+    prepare_worker(config, threads)
+
+
+def prepare_worker(config: dict[str, Any], threads: int) -> None:
+    """Once per worker, before any model: its thread share, determinism, and the study from its config."""
+    global _WORKER_STUDY
     os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
@@ -91,6 +113,9 @@ class ProcessExecutor:
     def submit(self, task: Task, *args: Any) -> Future:
         return self.pool.submit(_in_worker, task, *args)
 
+    def wait(self, futures: Iterable[Future]) -> set[Future]:
+        return first_completed(futures)
+
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -108,5 +133,11 @@ def visible_gpus() -> list[str]:
     return (inherited or [str(i) for i in range(count)])[:count]
 
 
-def make_executor(study: Study, workers: int) -> SerialExecutor | ProcessExecutor:
-    return SerialExecutor(study) if workers <= 1 else ProcessExecutor(study, workers)
+def make_executor(study: Study) -> Executor:
+    """Serial, local processes (--workers), or dask (--scheduler / executor = "dask")."""
+    config = study.config
+    if config.executor == "dask":
+        from bench.dask_executor import DaskExecutor  # distributed is an optional extra
+
+        return DaskExecutor(study, config.scheduler, config.workers)
+    return SerialExecutor(study) if config.workers <= 1 else ProcessExecutor(study, config.workers)

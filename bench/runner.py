@@ -9,6 +9,7 @@ raises is recorded as failed and the study goes on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ import keras_tuner
 import numpy as np
 import sklearn
 
-from bench.executors import ProcessExecutor, SerialExecutor, make_executor
+from bench.executors import Executor, SerialExecutor, make_executor
 from bench.lock import study_lock
 from bench.models import check_builder
 from bench.plan import Study
@@ -94,7 +95,7 @@ class Runner:
         store: Store,
         directory: Path,
         progress: PlainProgress,
-        executor: SerialExecutor | ProcessExecutor,
+        executor: Executor,
     ) -> None:
         self.study, self.store, self.directory, self.progress = study, store, directory, progress
         self.executor, self.local = executor, SerialExecutor(study)
@@ -149,8 +150,7 @@ class Runner:
                 task, args, on_start, on_result = self.queue.popleft()
                 on_start()
                 self.running[self.executor.submit(task, *args)] = on_result
-            finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
-            for future in finished:
+            for future in self.executor.wait(self.running):
                 self.running.pop(future)(future)
 
     def start_group(self, dataset: str, strategy: str, cells: list[Cell]) -> None:
@@ -257,24 +257,23 @@ def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutc
     for name, dataset in study.datasets.items():  # before the store exists: a bad model writes nothing
         check_builder(*study.models[name], dataset.input_shape, dataset.num_classes)
     directory = config.output_dir
-    with study_lock(directory):
+    with contextlib.ExitStack() as cleanup:  # closed in reverse: store, lock, executor
+        executor = make_executor(study)  # also before the store: an unreachable scheduler writes nothing
+        cleanup.callback(executor.close)
+        cleanup.enter_context(study_lock(directory))
         store = Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite)
+        cleanup.callback(store.close)
+        for name, dataset in study.datasets.items():
+            store.add_dataset(name, dataset.class_names, study.models[name][0])
+        store.add_cells(list(study.cells))
+        store.set_meta(environment=json.dumps(environment()), last_run_started=str(time.time()))
         try:
-            for name, dataset in study.datasets.items():
-                store.add_dataset(name, dataset.class_names, study.models[name][0])
-            store.add_cells(list(study.cells))
-            store.set_meta(environment=json.dumps(environment()), last_run_started=str(time.time()))
-            executor = make_executor(study, config.workers)
-            try:
-                Runner(study, store, directory, progress, executor).run()
-            finally:
-                executor.close()
-                progress.close()
-            store.set_meta(last_run_finished=str(time.time()))
-            write_report(store, directory)
-            statuses = [row["status"] for row in store.cells()]
+            Runner(study, store, directory, progress, executor).run()
         finally:
-            store.close()
+            progress.close()
+        store.set_meta(last_run_finished=str(time.time()))
+        write_report(store, directory)
+        statuses = [row["status"] for row in store.cells()]
     return RunOutcome(
         done=statuses.count("done"),
         failed=statuses.count("failed"),

@@ -21,3 +21,25 @@ def test_two_workers_give_the_serial_numbers(tiny_study, tmp_path, capsys):
 def test_workers_must_be_at_least_one():
     with pytest.raises(UserError, match="'workers' must be at least 1"):
         build_config({"workers": 0}, {})
+
+
+def test_a_dask_local_cluster_gives_the_serial_numbers(tiny_study, tmp_path):
+    out = tmp_path / "dask"
+    assert run_tiny(out, "--executor", "dask", "--workers", "2") == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tiny_study / "results.csv"), pd.read_csv(out / "results.csv"))
+
+
+def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    from bench import dask_executor
+
+    monkeypatch.setattr(dask_executor, "CONNECT_SECONDS", 2)
+    out = tmp_path / "nowhere"
+    assert run_tiny(out, "--scheduler", "tcp://127.0.0.1:9") == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: cannot reach the dask scheduler at tcp://127.0.0.1:9")
+    assert not out.exists()
+
+
+def test_a_scheduler_needs_the_dask_executor():
+    with pytest.raises(UserError, match="a scheduler address needs executor 'dask'"):
+        build_config({"scheduler": "tcp://127.0.0.1:8786", "executor": "local"}, {})

@@ -1,0 +1,95 @@
+"""The study's tasks on a dask.distributed cluster (the optional `dask` extra).
+
+Each dask worker hands its tasks to one child process of its own, which
+prepares the study from its config. The child is not a nicety: Keras draws
+default layer seeds from Python's process-wide `random`, and a dask worker's
+own threads draw from it too, so training inside the worker itself would not
+repeat (measured: two runs of one cell drew different dropout seeds). In the
+child nothing else runs, and the numbers equal a local run's.
+
+Datasets are never shipped through the scheduler, so paths in the config
+must resolve on the workers (a shared file system, as for keras-tuner's
+project folders). A task lost with its worker runs again on another one.
+Workers must be allowed children: start them with
+DASK_DISTRIBUTED__WORKER__DAEMON=False. Without an address, a LocalCluster on
+the loopback interface is started, so nothing listens beyond this machine.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import dask
+from distributed import Client, Future, LocalCluster, WorkerPlugin, get_worker, wait
+
+from bench.errors import UserError
+from bench.executors import Task, _in_worker, prepare_worker
+from bench.plan import Study
+
+CONNECT_SECONDS = 20
+PLUGIN = "imbalance-bench-study"
+
+
+class StudyProcess(WorkerPlugin):
+    """On every worker that joins: one child process, holding the prepared study, that runs its tasks."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.pool: ProcessPoolExecutor | None = None
+
+    def setup(self, worker: Any) -> None:
+        threads = max(1, int(getattr(worker, "nthreads", 1) or 1))
+        self.pool = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=prepare_worker,
+            initargs=(self.config, threads),
+        )
+
+    def teardown(self, worker: Any) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _in_study_process(task: Task, *args: Any) -> Any:
+    pool = get_worker().plugins[PLUGIN].pool
+    return pool.submit(_in_worker, task, *args).result()
+
+
+class DaskExecutor:
+    def __init__(self, study: Study, scheduler: str, workers: int) -> None:
+        self.cluster: LocalCluster | None = None
+        try:
+            if scheduler:
+                self.client = Client(scheduler, timeout=CONNECT_SECONDS)
+            else:
+                with dask.config.set({"distributed.worker.daemon": False}):  # workers start a child each
+                    self.cluster = LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                    )
+                self.client = Client(self.cluster)
+        except (OSError, TimeoutError) as exc:
+            raise UserError(
+                f"cannot reach the dask scheduler at {scheduler}: {exc}; start one with 'dask scheduler' "
+                "and workers with 'dask worker ADDRESS' (see README)"
+            ) from None
+        self.client.register_plugin(StudyProcess(study.config.to_dict()), name=PLUGIN)
+        self.capacity = max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, task: Task, *args: Any) -> Future:
+        return self.client.submit(_in_study_process, task, *args, pure=False, retries=1)
+
+    def wait(self, futures: Iterable[Future]) -> set[Future]:
+        return set(wait(list(futures), return_when="FIRST_COMPLETED").done)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
