@@ -192,7 +192,7 @@ def storage_problem(exc: OSError | sqlite3.Error) -> str:
     if isinstance(exc, sqlite3.Error):
         return f"cannot write the study store ({exc})"
     where = f" ({exc.filename})" if exc.filename else ""
-    return f"cannot write output: {exc.strerror or exc}{where}"
+    return f"cannot read or write a file: {exc.strerror or exc}{where}"
 
 
 def show_notes() -> None:
@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (OSError, sqlite3.Error) as exc:  # disk full, read-only folder, permission denied
         print(
-            f"error: {storage_problem(exc)}; free space or fix permissions, then run the same command again "
+            f"error: {storage_problem(exc)}; fix permissions or free space, then run the same command again "
             "(finished cells are kept)",
             file=sys.stderr,
         )

@@ -9,7 +9,8 @@ child nothing else runs, and the numbers equal a local run's.
 
 Datasets are never shipped through the scheduler, so paths in the config
 must resolve on the workers (a shared file system, as for keras-tuner's
-project folders). A task lost with its worker runs again on another one.
+project folders). A task lost with its worker runs again on another one (the
+scheduler's own retry of lost tasks); a task that raises is not retried.
 Workers must be allowed children: start them with
 DASK_DISTRIBUTED__WORKER__DAEMON=False. Without an address, a LocalCluster on
 the loopback interface is started, so nothing listens beyond this machine.
@@ -17,16 +18,16 @@ the loopback interface is started, so nothing listens beyond this machine.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import dask
 from distributed import Client, Future, LocalCluster, WorkerPlugin, get_worker, wait
 
 from bench.errors import UserError
-from bench.executors import Task, _in_worker, prepare_worker
+from bench.executors import Task, _in_worker, prepare_worker, spawned_pool
 from bench.plan import Study
 
 CONNECT_SECONDS = 20
@@ -41,13 +42,7 @@ class StudyProcess(WorkerPlugin):
         self.pool: ProcessPoolExecutor | None = None
 
     def setup(self, worker: Any) -> None:
-        threads = max(1, int(getattr(worker, "nthreads", 1) or 1))
-        self.pool = ProcessPoolExecutor(
-            1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=prepare_worker,
-            initargs=(self.config, threads),
-        )
+        self.pool = spawned_pool(1, prepare_worker, self.config, max(1, int(getattr(worker, "nthreads", 1) or 1)))
 
     def teardown(self, worker: Any) -> None:
         if self.pool is not None:
@@ -55,8 +50,16 @@ class StudyProcess(WorkerPlugin):
 
 
 def _in_study_process(task: Task, *args: Any) -> Any:
-    pool = get_worker().plugins[PLUGIN].pool
-    return pool.submit(_in_worker, task, *args).result()
+    """Run in the worker's child; a child that died fails this task, and the next one gets a new child."""
+    worker = get_worker()
+    plugin = worker.plugins[PLUGIN]
+    try:
+        future = plugin.pool.submit(_in_worker, task, *args)
+    except BrokenProcessPool:
+        plugin.teardown(worker)
+        plugin.setup(worker)
+        future = plugin.pool.submit(_in_worker, task, *args)
+    return future.result()
 
 
 class DaskExecutor:
@@ -75,16 +78,16 @@ class DaskExecutor:
                         dashboard_address=None,
                     )
                 self.client = Client(self.cluster)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: not a scheduler address (a dashboard URL)
             raise UserError(
                 f"cannot reach the dask scheduler at {scheduler}: {exc}; start one with 'dask scheduler' "
                 "and workers with 'dask worker ADDRESS' (see README)"
             ) from None
         self.client.register_plugin(StudyProcess(study.config.to_dict()), name=PLUGIN)
-        self.capacity = max(1, sum(self.client.nthreads().values()))
+        self.capacity = max(1, len(self.client.nthreads()))  # one child process, so one task, per worker
 
     def submit(self, task: Task, *args: Any) -> Future:
-        return self.client.submit(_in_study_process, task, *args, pure=False, retries=1)
+        return self.client.submit(_in_study_process, task, *args, pure=False)
 
     def wait(self, futures: Iterable[Future]) -> set[Future]:
         return set(wait(list(futures), return_when="FIRST_COMPLETED").done)

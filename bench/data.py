@@ -107,7 +107,9 @@ def checked(dataset: Dataset) -> Dataset:
 
 
 def require_finite(owner: str, x: np.ndarray, allow_nan: tuple[int, ...] = ()) -> None:
-    """Refuse NaN or infinite features (except NaN in `allow_nan` columns, imputed per fold later)."""
+    """Refuse empty data and NaN or infinite features (except NaN in `allow_nan` columns, imputed per fold later)."""
+    if len(x) == 0:
+        raise UserError(f"{owner}: no rows of data (after dropping missing values, if asked to); nothing to learn from")
     bad = ~np.isfinite(x.reshape(len(x), -1))
     if allow_nan:
         bad[:, list(allow_nan)] &= ~np.isnan(x[:, list(allow_nan)])

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from bench.plan import Study
@@ -99,25 +100,33 @@ class ProcessExecutor:
     """Tasks in `workers` spawned processes; a task's result travels back to the driver by pickling."""
 
     def __init__(self, study: Study, workers: int) -> None:
-        context = multiprocessing.get_context("spawn")
         gpus = visible_gpus()
         threads = 1 if gpus else max(1, (os.cpu_count() or 1) // workers)
         self.capacity = workers
-        self.pool = ProcessPoolExecutor(
-            workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(study.config.to_dict(), threads, gpus, context.Value("i", 0)),
-        )
+        config, counter = study.config.to_dict(), multiprocessing.get_context("spawn").Value("i", 0)
+        self.start_pool = lambda: spawned_pool(workers, _start_worker, config, threads, gpus, counter)
+        self.pool = self.start_pool()
 
     def submit(self, task: Task, *args: Any) -> Future:
-        return self.pool.submit(_in_worker, task, *args)
+        """A worker that died (killed, out of memory) fails the tasks it ran; later tasks get a new pool."""
+        try:
+            return self.pool.submit(_in_worker, task, *args)
+        except BrokenProcessPool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self.start_pool()
+            return self.pool.submit(_in_worker, task, *args)
 
     def wait(self, futures: Iterable[Future]) -> set[Future]:
         return first_completed(futures)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def spawned_pool(workers: int, initializer: Callable[..., None], *initargs: Any) -> ProcessPoolExecutor:
+    """Processes started fresh (spawn), not forked from a parent that has the backend loaded."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
 
 
 def visible_gpus() -> list[str]:

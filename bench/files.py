@@ -7,7 +7,10 @@ the partial file is removed when writing fails.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,14 +18,25 @@ from typing import BinaryIO
 
 
 def slug(text: str) -> str:
-    """A file or folder name for a spec: its brackets, commas and slashes become underscores."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:80]
+    """A file or folder name for a spec: readable, and unique per text.
+
+    Brackets, commas and slashes become underscores and long names are cut,
+    so a hash of the whole text keeps two long specs that share a beginning
+    (a CSV path with different strategies) from sharing a folder.
+    """
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:60]
+    return f"{readable}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 @contextmanager
 def replacing(path: Path) -> Iterator[BinaryIO]:
-    """A binary handle whose content becomes `path` only when the block finishes."""
-    partial = path.with_name(path.name + ".partial")
+    """A binary handle whose content becomes `path` only when the block finishes.
+
+    Each writer gets its own temporary name, so two processes writing the same
+    file (a `bench report` during a run) never write into one partial file;
+    it is opened like any file, so the result gets the usual permissions.
+    """
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     try:
         with open(partial, "wb") as handle:
             yield handle

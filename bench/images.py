@@ -97,13 +97,15 @@ def decode(path: Path, image_size: int | None, mode: str) -> np.ndarray:
 
 def decode_all(listing: Listing, image_size: int | None, mode: str, on_bad_file: str) -> tuple[np.ndarray, np.ndarray]:
     """Every readable image into one preallocated array; returns (images, class indices)."""
+    from PIL import Image
+
     labels = np.empty(len(listing.files), dtype="int64")
     images: np.ndarray | None = None
     kept = 0
     for label, path in listing.files:
         try:
             pixels = decode(path, image_size, mode)
-        except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:  # UnidentifiedImageError is an OSError
             if on_bad_file == "skip":
                 continue
             raise UserError(

@@ -142,12 +142,12 @@ def check_builder(name: str, builder: Builder, input_shape: tuple[int, ...], num
         keras.backend.clear_session()
     if output is None:
         raise UserError(f"model {name}: the builder returned {type(model).__name__}, not an uncompiled keras.Model")
-    shape = tuple(output.shape)
+    shape = tuple(getattr(output, "shape", ()))
     if shape != (2, num_classes):
         raise UserError(
             f"model {name}: outputs shape {shape[1:]} per sample; it must output ({num_classes},), a logit per class"
         )
-    last = model.layers[-1]
+    last = model.layers[-1] if model.layers else None
     squashing = (keras.activations.softmax, keras.activations.sigmoid)
     if isinstance(last, keras.layers.Softmax) or getattr(last, "activation", None) in squashing:
         raise UserError(

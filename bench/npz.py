@@ -21,7 +21,10 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise UserError(f"npz: {path} is not a file; give path=FILE.npz")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise UserError(f"npz: {path} holds one array, not an archive of x and y; {HOW_TO_SAVE}")
+        with archive:
             missing = [k for k in ("x", "y") if k not in archive.files]
             if missing:
                 raise UserError(f"npz: {path} has no array {' or '.join(missing)}; {HOW_TO_SAVE}")

@@ -227,7 +227,7 @@ class Runner:
         if found is None:
             raise RuntimeError(
                 f"{base} has no finished cell for seed {cell.seed} with validation logits to reuse "
-                "(a store migrated from schema 1 has none); run the study in a new folder"
+                f"(that cell failed, or the store was migrated from schema 1, which kept none)"
             )
         val_logits, test_logits, history, samples_per_epoch = found
         return Trained(val_logits, test_logits, history, samples_per_epoch)
@@ -250,17 +250,32 @@ class Runner:
         return cell_task(study, self.directory, cell, best, self.reuse(cell, base))
 
 
+def share_gpu_memory() -> None:
+    """Let TensorFlow take GPU memory as needed instead of all of it at the first op.
+
+    The driver builds models to check them; by default that would reserve every
+    GPU's memory and leave none to the workers pinned to those GPUs.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
+
+
 def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutcome:
     """Run or resume a prepared (validated) study and write its report."""
     started = time.perf_counter()
     config = study.config
+    share_gpu_memory()
     for name, dataset in study.datasets.items():  # before the store exists: a bad model writes nothing
         check_builder(*study.models[name], dataset.input_shape, dataset.num_classes)
     directory = config.output_dir
-    with contextlib.ExitStack() as cleanup:  # closed in reverse: store, lock, executor
-        executor = make_executor(study)  # also before the store: an unreachable scheduler writes nothing
-        cleanup.callback(executor.close)
+    with contextlib.ExitStack() as cleanup:  # closed in reverse order
+        executor = make_executor(study)  # before the folder exists: an unreachable scheduler writes nothing
+        cleanup.callback(executor.close)  # (closing twice is harmless)
         cleanup.enter_context(study_lock(directory))
+        cleanup.callback(executor.close)  # workers stop before the lock is released
         store = Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite)
         cleanup.callback(store.close)
         for name, dataset in study.datasets.items():

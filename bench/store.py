@@ -162,8 +162,9 @@ class Store:
         except OSError as exc:
             raise UserError(f"cannot create output folder {directory}: {exc.strerror}") from None
         store = cls(path)
-        store.db.executescript(_SCHEMA)
-        with store.transaction():
+        with store.transaction():  # tables and meta together: a kill leaves a whole store or an empty file
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                store.db.execute(statement)
             store._set_meta("schema_version", str(SCHEMA_VERSION))
             store._set_meta("fingerprint", fingerprint)
             store._set_meta("config", json.dumps(config, sort_keys=True))
@@ -180,10 +181,12 @@ class Store:
                 "use a matching imbalance-bench or start a new study"
             )
         while version < SCHEMA_VERSION:
-            with self.transaction():
-                MIGRATIONS[version](self.db)
-                version += 1
-                self._set_meta("schema_version", str(version))
+            with self.transaction():  # re-read under the write lock: another process may have migrated
+                version = int(self.meta("schema_version") or 0)
+                if version < SCHEMA_VERSION:
+                    MIGRATIONS[version](self.db)
+                    version += 1
+                    self._set_meta("schema_version", str(version))
 
     def close(self) -> None:
         self.db.close()

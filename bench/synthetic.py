@@ -86,6 +86,9 @@ def synthetic_tabular(
         raise UserError(f"{owner}: need at least 2 classes and 2 features, got {classes} and {features}")
     sizes = class_sizes(owner, classes, samples, profile, ratio, mu)
     informative = min(features, max(2, int(np.ceil(np.log2(classes))) + 1, features // 2))
+    if classes > 2**informative:
+        needed = int(np.ceil(np.log2(classes)))
+        raise UserError(f"{owner}: {classes} classes need at least {needed} features, got {features}")
     x, y = make_classification(
         n_samples=int(sizes.sum()),
         n_features=features,

@@ -130,14 +130,18 @@ def _cost(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataFrame:
         mine = cells[cells.strategy == strategy]
         tuning = float(searches.seconds.get(strategy, math.nan))
         final = float(mine.seconds.sum()) if len(mine) else math.nan
-        compute = float(np.nansum([searches.compute_seconds.get(strategy, math.nan), *mine.compute_seconds]))
+        search_compute = float(searches.compute_seconds.get(strategy, math.nan))
+        timed = mine[mine.compute_seconds.notna()]  # cells from older stores have no fit/predict time
+        compute = float(np.nansum([search_compute, *timed.compute_seconds]))
+        timed_s = (0.0 if math.isnan(search_compute) else tuning) + float(timed.seconds.sum())
         rows.append(
             {
                 "strategy": strategy,
                 "tuning_s": tuning,
                 "final_s": final,
                 "compute_s": compute,
-                "overhead": (np.nansum([tuning, final]) - compute) / compute if compute > 0 else math.nan,
+                "timed_s": timed_s,
+                "overhead": (timed_s - compute) / compute if compute > 0 else math.nan,
                 "per_seed_s": float(mine.seconds.mean()) if len(mine) else math.nan,
                 "epochs": float(epochs.loc[strategy].mean())
                 if strategy in epochs.index.get_level_values(0)
@@ -151,8 +155,7 @@ def _cost(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataFrame:
 
 def overall_overhead(cost: pd.DataFrame) -> str:
     """Time in tuning and final runs spent outside model.fit and predict, relative to the time inside them."""
-    inside = cost.compute_s.sum()
-    total = np.nansum([cost.tuning_s.sum(), cost.final_s.sum()])
+    inside, total = cost.compute_s.sum(), cost.timed_s.sum()
     if not inside > 0:
         return "n/a (no timing recorded)"
     return (

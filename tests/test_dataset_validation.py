@@ -82,6 +82,11 @@ def unknown_format(tmp: Path) -> list[str]:
     return ["--dataset", str(tmp / "d.txt")]
 
 
+def one_array(tmp: Path) -> list[str]:
+    np.save(tmp / "a.npy", X)
+    return ["--dataset", f"npz[path={tmp / 'a.npy'}]"]
+
+
 def misspelt_builder(tmp: Path) -> list[str]:
     model_file("    return None\n")(tmp)
     return ["--model", f"{tmp / 'my_model.py'}:biuld"]
@@ -130,6 +135,25 @@ CASES: dict[str, tuple[Setup, str]] = {
     "npz label name not in class_names": (
         arrays(x=X, y=np.array(["a", "b", "z"])[Y], class_names=np.array(["a", "b", "c"])),
         "label 'z' in y is not in class_names",
+    ),
+    "npy instead of npz": (one_array, "holds one array, not an archive of x and y"),
+    "npz without rows": (arrays(x=np.zeros((0, 4)), y=np.zeros(0, dtype=int)), "no rows of data"),
+    "csv whose every row has a gap, dropped": (
+        table(
+            pd.DataFrame({"amount": [None] * 6, "label": ["a", "b"] * 3}), "csv[path={path},target=label,missing=drop]"
+        ),
+        "no rows of data",
+    ),
+    "synthetic table with too few features": (
+        lambda tmp: ["--dataset", "synthetic-tabular[classes=9,features=3]"],
+        "9 classes need at least 4 features",
+    ),
+    "model with two outputs": (
+        model_file(
+            "    inputs = keras.Input(input_shape)\n"
+            "    return keras.Model(inputs, [keras.layers.Dense(num_classes)(inputs)] * 2)\n"
+        ),
+        "it must output (10,)",
     ),
     "npz with pickled objects": (arrays(x=X, y=np.array([{"a": 1}] * 30, dtype=object)), "holds Python objects"),
     "model with the wrong output shape": (

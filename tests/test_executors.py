@@ -40,6 +40,12 @@ def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path, capsy
     assert not out.exists()
 
 
+def test_a_dashboard_url_is_not_a_scheduler(tmp_path, capsys):
+    assert run_tiny(tmp_path / "x", "--scheduler", "http://127.0.0.1:8787") == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: cannot reach the dask scheduler at http://127.0.0.1:8787")
+
+
 def test_a_scheduler_needs_the_dask_executor():
     with pytest.raises(UserError, match="a scheduler address needs executor 'dask'"):
         build_config({"scheduler": "tcp://127.0.0.1:8786", "executor": "local"}, {})

@@ -204,7 +204,7 @@ def test_posthoc_strategies_reuse_the_baseline_models_without_training(tmp_path,
         assert threshold["status"] == "done" and threshold["history"] == base["history"]
         assert "threshold_offsets" in json.loads(threshold["hyperparameters"])
         assert "posthoc_tau" in json.loads(rows[("posthoc-logit-adjust", seed)]["hyperparameters"])
-    assert [p.name for p in (out / "tuner").iterdir()] == ["digits-lt__baseline"]
+    assert [p.name for p in (out / "tuner").iterdir()] == [tasks.project_name("digits-lt", "baseline")]
 
 
 def test_a_strategy_that_does_not_apply_is_skipped_with_its_reason(tmp_path, capsys):
@@ -270,12 +270,12 @@ def test_unreadable_tuner_state_restarts_that_search_only(tmp_path, monkeypatch,
     monkeypatch.setattr(progress.PlainProgress, "trial_done", Interrupt("trial_done", 4)(original))
     assert run_tiny(out, *two_trials) == 130
     monkeypatch.setattr(progress.PlainProgress, "trial_done", original)
-    project = out / "tuner" / "digits-lt__oversample"
+    project = out / "tuner" / tasks.project_name("digits-lt", "oversample")
     (project / "oracle.json").write_text('{"ongoing_tri')
     for trial in project.glob("trial_*/trial.json"):
         trial.write_text("")
     assert run_tiny(out, *two_trials) == 0
-    assert "tuner state of digits-lt__oversample could not be read" in notes.text
+    assert f"tuner state of {project.name} could not be read" in notes.text
     pd.testing.assert_frame_equal(results(tmp_path / "reference"), results(out))
 
 
@@ -295,7 +295,7 @@ def test_a_failing_disk_gives_one_line_and_keeps_the_store(tmp_path, monkeypatch
     assert run_tiny(out) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        "error: cannot write the study store (database or disk is full); free space or fix permissions, "
+        "error: cannot write the study store (database or disk is full); fix permissions or free space, "
         "then run the same command again (finished cells are kept)"
     ]
     monkeypatch.setattr(Store, "finish_cell", original)
@@ -313,7 +313,7 @@ def test_an_unwritable_report_gives_one_line(tmp_path, monkeypatch, capsys):
     out = tmp_path / "ro"
     assert run_tiny(out) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith(f"error: cannot write output: Permission denied ({out / 'results.csv'})")
+    assert line.startswith(f"error: cannot read or write a file: Permission denied ({out / 'results.csv'})")
 
 
 def test_fit_and_predict_time_is_recorded_apart_from_the_harness(tiny_study):
