@@ -7,6 +7,7 @@ the partial file is removed when writing fails.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import re
@@ -44,6 +45,25 @@ def replacing(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    remove_abandoned(path)
+
+
+def remove_abandoned(path: Path) -> None:
+    """Partial files of `path` whose writer process no longer exists (it was killed mid-write)."""
+    for partial in path.parent.glob(f".{glob.escape(path.name)}.*.partial"):
+        pid = partial.name[len(path.name) + 2 :].split("-", 1)[0]
+        if pid.isdigit() and not alive(int(pid)):
+            partial.unlink(missing_ok=True)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:

@@ -49,3 +49,35 @@ def test_a_dashboard_url_is_not_a_scheduler(tmp_path, capsys):
 def test_a_scheduler_needs_the_dask_executor():
     with pytest.raises(UserError, match="a scheduler address needs executor 'dask'"):
         build_config({"scheduler": "tcp://127.0.0.1:8786", "executor": "local"}, {})
+
+
+KILLER_MODEL = """
+import multiprocessing, os
+from pathlib import Path
+
+import keras
+
+
+def build(hp, input_shape, num_classes):
+    marker = Path(__file__).with_name("killed-once")
+    in_worker = multiprocessing.parent_process() is not None
+    final_run = bool(hp.space) and all(type(p).__name__ == "Fixed" for p in hp.space)  # tuned values, no search
+    if in_worker and final_run and not marker.exists():  # once, with cells still queued behind it
+        marker.write_text("x")
+        os._exit(9)  # as if killed for memory
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, keras.layers.Dense(num_classes)(keras.layers.Flatten()(inputs)))
+"""
+
+
+def test_a_dead_worker_fails_only_its_tasks_and_the_study_goes_on(tmp_path, capsys):
+    (tmp_path / "killer.py").write_text(KILLER_MODEL)
+    out = tmp_path / "study"
+    args = ("--workers", "2", "--model", f"{tmp_path / 'killer.py'}:build")
+    assert run_tiny(out, *args) == 1
+    lines = capsys.readouterr().out.splitlines()
+    outcomes = [line for line in lines if line.startswith("[")]
+    assert len(outcomes) == 4 and any("BrokenProcessPool" in line for line in lines)
+    assert any("macro-F1" in line for line in outcomes), "cells queued after the death ran on a new pool"
+    assert run_tiny(out, *args) == 0, "rerun: the failed cells are retried"
+    assert len(pd.read_csv(out / "results.csv")) == 4

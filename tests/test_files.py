@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bench.files import replacing, slug, write_atomically
@@ -31,3 +33,13 @@ def test_two_writers_of_one_file_do_not_share_a_partial_file(tmp_path):
         second.write(b"second")
         assert first.name != second.name
     assert target.read_text() == "first", "the writer that finishes last wins, whole"
+
+
+def test_a_writer_killed_mid_write_leaves_nothing_once_the_file_is_written_again(tmp_path):
+    target = tmp_path / "report.md"
+    abandoned = tmp_path / ".report.md.999999999-deadbeef.partial"  # no process has this id
+    abandoned.write_text("half")
+    running = tmp_path / f".report.md.{os.getpid()}-cafe0000.partial"  # a live writer's file is left alone
+    running.write_text("in progress")
+    write_atomically(target, "whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [running.name, "report.md"]
