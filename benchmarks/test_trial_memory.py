@@ -1,0 +1,62 @@
+"""Resident memory over 50 keras-tuner trials in one process: it should stay flat.
+
+Each trial builds a fresh model (after keras.backend.clear_session()) and
+fits one epoch on digits-lt; a leak of graphs, models or callbacks would show
+as memory growing with the trial count. Records the resident set size after
+trial 5 and after trial 50 (`extra_info`), read from /proc (Linux).
+"""
+
+from __future__ import annotations
+
+import os
+
+from bench.datasets import DATASETS
+from bench.features import fold_features
+from bench.models import resolve_model
+from bench.specs import parse_spec
+from bench.splits import make_fold
+from bench.training import FoldData, ImbalanceHyperModel, enable_determinism
+from bench.tuning import search
+from strategies import resolve
+
+TRIALS = 50
+
+
+def resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_memory_over_fifty_trials(benchmark, tmp_path):
+    enable_determinism()
+    digits = DATASETS.create(parse_spec("digits-lt"))
+    fold = make_fold(digits, 1, False, 0.2)
+    features = fold_features(digits, fold)
+    arrays = FoldData(features.train, digits.y[fold.train], features.val, digits.y[fold.val], digits.num_classes)
+    _, builder = resolve_model("mlp", digits.input_shape)
+    resident: list[float] = []
+    hypermodel = ImbalanceHyperModel(
+        builder, resolve("baseline"), arrays, seed=1, on_fit_end=lambda: resident.append(resident_mb())
+    )
+
+    def fifty_trials():
+        return search(
+            "random",
+            hypermodel,
+            max_trials=TRIALS,
+            epochs=1,
+            patience=1,
+            seed=3,
+            directory=tmp_path,
+            project="memory",
+        )
+
+    result = benchmark.pedantic(fifty_trials, rounds=1, iterations=1)
+    assert result.best is not None and len(resident) == TRIALS, "every trial ran (a small space is never used up)"
+    benchmark.extra_info.update(
+        {
+            "resident_mb_after_5": round(resident[4], 1),
+            "resident_mb_after_50": round(resident[-1], 1),
+            "growth": round(resident[-1] / resident[4] - 1, 3),
+        }
+    )
