@@ -78,9 +78,15 @@ def cache_directory() -> Path:
 
 def cache_key(listing: Listing, image_size: int | None, color: str, on_bad_file: str) -> str:
     """Changes whenever a file is added, removed, renamed or rewritten, or decoding changes."""
-    entries = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for _, p in listing.files]
+    entries = [_identity(path) for _, path in listing.files]
     text = json.dumps([CACHE_VERSION, image_size, color, on_bad_file, listing.class_names, entries])
     return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _identity(path: Path) -> tuple[str, int, int]:
+    """What tells a file changed: its name, size and modification time (one stat call)."""
+    stat = path.stat()
+    return str(path), stat.st_size, stat.st_mtime_ns
 
 
 def decode(path: Path, image_size: int | None, mode: str) -> np.ndarray:
