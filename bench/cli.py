@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from bench.backend import load_backend
 from bench.config import PROFILES, TUNERS, anchor_paths, build_config, load_toml
 from bench.errors import UserError
 from bench.plan import prepare
@@ -105,7 +106,9 @@ def command_run(args: argparse.Namespace) -> int:
     )
     overrides = {key: getattr(args, key) for key in flags}
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before a user's model module may import TensorFlow
-    study = prepare(build_config(file_values, overrides))  # all input checks, before the harness loads Keras
+    config = build_config(file_values, overrides)  # cheap checks first: a typo costs no Keras import
+    load_backend()
+    study = prepare(config)  # data and model checks, before anything is written
     from bench.progress import make_progress
     from bench.runner import run_study
 

@@ -184,6 +184,8 @@ def _check_ranges(config: StudyConfig) -> None:
         raise UserError(f"a scheduler address needs executor 'dask', not '{config.executor}'")
     if config.executor == "dask" and importlib.util.find_spec("distributed") is None:
         raise UserError("the dask executor needs the dask extra: pip install 'imbalance-bench[dask]'")
+    if config.tensorboard and importlib.util.find_spec("tensorflow") is None:
+        raise UserError("--tensorboard writes with TensorFlow's summary API: pip install tensorflow, or leave it off")
     if config.min_epochs < 0:
         raise UserError(f"'min_epochs' must be 0 or more, got {config.min_epochs}")
     if not 0.0 < config.val_fraction < 1.0:

@@ -30,6 +30,7 @@ import keras_tuner
 import numpy as np
 import sklearn
 
+from bench.backend import check_resumable
 from bench.executors import Executor, SerialExecutor, make_executor
 from bench.lock import study_lock
 from bench.models import check_builder
@@ -278,10 +279,15 @@ def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutc
         cleanup.callback(executor.close)  # workers stop before the lock is released
         store = Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite)
         cleanup.callback(store.close)
+        check_resumable(store.meta("backend"), keras.backend.backend())
         for name, dataset in study.datasets.items():
             store.add_dataset(name, dataset.class_names, study.models[name][0])
         store.add_cells(list(study.cells))
-        store.set_meta(environment=json.dumps(environment()), last_run_started=str(time.time()))
+        store.set_meta(
+            backend=keras.backend.backend(),
+            environment=json.dumps(environment()),
+            last_run_started=str(time.time()),
+        )
         try:
             Runner(study, store, directory, progress, executor).run()
         finally:

@@ -2,8 +2,8 @@
 
 200,000 rows of 64 float32 features (51 MB) in 10 classes with a long tail of
 ratio 100, oversampled up to the largest class. The harness streams: each
-epoch is a list of row indices (imbalanced-learn's RandomOverSampler run on
-indices) and batches are gathered from the one copy of the data.
+epoch is a list of int32 row indices and batches are gathered from the one
+copy of the data.
 RandomOverSampler on the features instead materialises a copy that grows
 with the ratio. Each benchmark records, beside its time, the peak memory
 (tracemalloc) of preparing and iterating one epoch, with the dataset itself

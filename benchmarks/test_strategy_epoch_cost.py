@@ -1,6 +1,6 @@
 """Cost of training epochs per strategy on digits-lt, as the harness runs them.
 
-Run with `tox -e bench` (or `pytest benchmarks`); each round is one fit of
+Run with `tox -e bench-tensorflow` (or bench-jax, bench-torch; or `pytest benchmarks`); each round is one fit of
 EPOCHS epochs after a warm-up fit, so traced functions are reused and the
 fixed cost of a fit call is spread over several epochs. Divide by EPOCHS for
 the per-epoch cost (batches, loss, class weights, validation scoring) and

@@ -170,7 +170,11 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
     results = data.results[data.results.dataset == dataset]
     counts, counts_source, ratio = _class_counts(data.cells[data.cells.dataset == dataset], names)
     cost = _cost(data, dataset, strategies)
-    best = {r.strategy: json.loads(r.best_hp) for r in data.searches.itertuples() if r.dataset == dataset and r.best_hp}
+    best = {
+        r.strategy: json.loads(r.best_hp)
+        for r in data.searches.itertuples()
+        if r.dataset == dataset and r.status == "done"
+    }
     histories = data.histories[data.histories.dataset == dataset]
     trials = data.trials[(data.trials.dataset == dataset) & data.trials.objective.notna()]
     done = [s for s in strategies if s in set(results.strategy)]

@@ -38,14 +38,14 @@ for _entry in (
         "random oversampling of the training fold up to target x the largest class",
         Oversample,
         {"target": Tunable((0.5, 1.0))},
-        "imbalanced-learn RandomOverSampler",
+        "random oversampling as in imbalanced-learn RandomOverSampler, drawn by index each epoch",
     ),
     Entry(
         "undersample",
         "random undersampling of the training fold, no class above smallest / target, redrawn each epoch",
         Undersample,
         {"target": Tunable((0.5, 1.0))},
-        "imbalanced-learn RandomUnderSampler",
+        "random undersampling as in imbalanced-learn RandomUnderSampler, drawn by index each epoch",
     ),
     Entry(
         "smote",

@@ -62,3 +62,13 @@ def test_missing_and_broken_study_files(tmp_path):
     broken.write_text("epochs = = 3")
     with pytest.raises(UserError, match="cannot read study file"):
         load_toml(broken)
+
+
+def test_tensorboard_without_tensorflow_is_refused(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    with pytest.raises(UserError, match="--tensorboard writes with TensorFlow"):
+        build_config({}, {"tensorboard": True})
+    build_config({}, {"tensorboard": False})

@@ -132,3 +132,15 @@ def test_names_cannot_inject_attributes_or_tags(tmp_path):
     assert all(a["src"].startswith("data:image/png;base64,") for t, a in parser.tags if t == "img")
     assert "&lt;img src=x onerror=alert(4)&gt;" in html
     assert "<img src=x" not in markdown, "the Markdown report escapes names too"
+
+
+def test_a_failed_search_beside_a_done_one_renders(tmp_path):
+    directory = fake_study(tmp_path, strategies=("baseline", "focal"))
+    store = Store.open_existing(directory)
+    try:
+        store.save_search("toy", "focal", None, [], 1.0, "BrokenProcessPool: worker died")
+    finally:
+        store.close()
+    markdown, _ = build(directory)
+    tuned = markdown.split("| strategy | best hyperparameters |")[1].split("\n\n")[0]
+    assert "| baseline |" in tuned and "| focal |" not in tuned

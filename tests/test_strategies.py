@@ -45,6 +45,30 @@ def test_oversampling_draws_training_indices_up_to_the_target():
     assert not np.array_equal(indices, draw(rng)), "each epoch draws afresh"
 
 
+def test_oversampling_keeps_every_row_and_duplicates_only_minorities():
+    indices = resolve("oversample[target=1.0]").sampler(keras_tuner.HyperParameters(), Y_TRAIN)(
+        np.random.default_rng(3)
+    )
+    assert set(indices) == set(range(len(Y_TRAIN))), "every training row appears"
+    assert np.array_equal(np.sort(indices[Y_TRAIN[indices] == 0]), np.arange(40)), "the largest class once each"
+
+
+def test_oversampling_an_epoch_holds_one_int32_index_list():
+    """The epoch's order is the only allocation that grows with the ratio: no copies of it, no features."""
+    import tracemalloc
+
+    y = np.repeat(np.arange(10), np.geomspace(100_000, 1_000, 10).astype(int))
+    draw = resolve("oversample[target=1.0]").sampler(keras_tuner.HyperParameters(), y)
+    tracemalloc.start()
+    try:
+        order = draw(np.random.default_rng(0))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert order.dtype == np.int32 and len(order) == 1_000_000
+    assert peak < 1.5 * order.nbytes, f"peak {peak / 2**20:.1f} MB for a {order.nbytes / 2**20:.1f} MB order"
+
+
 def test_oversampling_plan_never_removes_samples():
     assert oversampling_plan(Y_TRAIN, 0.5) == {0: 40, 1: 20, 2: 20}
 
@@ -181,6 +205,7 @@ def test_undersampling_caps_classes_and_redraws():
     rng = np.random.default_rng(0)
     first, second = draw(rng), draw(rng)
     assert np.bincount(y[first]).tolist() == [2, 2, 2] and set(first) != set(second)
+    assert len(set(first)) == len(first), "drawn without replacement"
 
 
 def test_smote_synthesises_to_balance_and_refuses_tiny_classes():
