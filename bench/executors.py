@@ -78,6 +78,8 @@ def prepare_worker(config: dict[str, Any], threads: int) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
+    import bench.tasks  # noqa: F401  (imported before the freeze below, not with the first task)
+    from bench.backend import freeze_long_lived_objects
     from bench.config import build_config
     from bench.plan import prepare
     from bench.training import enable_determinism
@@ -89,6 +91,7 @@ def prepare_worker(config: dict[str, Any], threads: int) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     enable_determinism()
     _WORKER_STUDY = prepare(build_config(config, {}))
+    freeze_long_lived_objects()
 
 
 def _in_worker(task: Task, *args: Any) -> Any:

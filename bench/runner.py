@@ -10,6 +10,7 @@ raises is recorded as failed and the study goes on.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ import keras_tuner
 import numpy as np
 import sklearn
 
-from bench.backend import check_resumable
+from bench.backend import check_resumable, freeze_long_lived_objects
 from bench.executors import Executor, SerialExecutor, make_executor
 from bench.lock import study_lock
 from bench.models import check_builder
@@ -273,6 +274,8 @@ def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutc
         check_builder(*study.models[name], dataset.input_shape, dataset.num_classes)
     directory = config.output_dir
     with contextlib.ExitStack() as cleanup:  # closed in reverse order
+        freeze_long_lived_objects()
+        cleanup.callback(gc.unfreeze)  # a caller that goes on (tests, notebooks) gets its objects collected again
         executor = make_executor(study)  # before the folder exists: an unreachable scheduler writes nothing
         cleanup.callback(executor.close)  # (closing twice is harmless)
         cleanup.enter_context(study_lock(directory))

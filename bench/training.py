@@ -25,6 +25,7 @@ from sklearn.metrics import (
     recall_score,
 )
 
+from bench.backend import forget_dead_custom_gradients
 from bench.models import Builder
 from strategies.base import NotApplicable, Sampler, Strategy
 
@@ -203,6 +204,7 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         keras.backend.clear_session()
+        forget_dead_custom_gradients()
         keras.utils.set_random_seed(self.seed)
         fold = self.fold
         model = self.builder(hp, fold.x_train.shape[1:], fold.num_classes)
