@@ -55,3 +55,22 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str,
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
     return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))
+
+
+def validation_scores(matrix: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Macro-F1, balanced accuracy and per-class recall from one confusion matrix, as scikit-learn defines them.
+
+    Validation is scored after every epoch of every trial. scikit-learn's
+    f1_score, balanced_accuracy_score and recall_score each validate and
+    count the labels again: 3.5 ms together on 70 samples, a fifth of a small
+    epoch, against 0.6 ms for confusion_matrix alone. The sums below follow
+    their definitions (macro-F1 over the classes in y_true or y_pred,
+    balanced accuracy over the classes in y_true, zero_division=0);
+    tests/test_metrics.py holds them to scikit-learn's values.
+    """
+    tp = np.diag(matrix).astype(float)
+    actual, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    seen = actual + predicted > 0
+    f1 = np.divide(2 * tp, actual + predicted, out=np.zeros_like(tp), where=seen)
+    return float(f1[seen].mean()), float(recall[actual > 0].mean()), recall

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,15 +16,10 @@ from typing import Any
 import keras
 import keras_tuner
 import numpy as np
-from sklearn.metrics import (
-    balanced_accuracy_score,
-    classification_report,
-    confusion_matrix,
-    f1_score,
-    recall_score,
-)
+from sklearn.metrics import classification_report, confusion_matrix
 
 from bench.backend import forget_dead_custom_gradients
+from bench.metrics import validation_scores
 from bench.models import Builder
 from strategies.base import NotApplicable, Sampler, Strategy
 
@@ -110,17 +104,15 @@ class ValidationMetrics(keras.callbacks.Callback):
         logits = predict_logits(self.model, self.x_val)
         started = time.perf_counter()
         predicted = logits.argmax(axis=1)
-        # A random validation cut may lack rare classes; scikit-learn warns every epoch.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            scores = {
-                "val_loss": float(keras.ops.convert_to_numpy(self.model.loss(self.y_val_onehot, logits))),
-                OBJECTIVE: float(f1_score(self.y_val, predicted, average="macro", zero_division=0)),
-                "val_macro_recall": float(balanced_accuracy_score(self.y_val, predicted)),
-            }
-            recall = recall_score(self.y_val, predicted, labels=self.labels, average=None, zero_division=0)
+        matrix = confusion_matrix(self.y_val, predicted, labels=self.labels)
+        macro_f1, balanced_accuracy, recall = validation_scores(matrix)
+        scores = {
+            "val_loss": float(keras.ops.convert_to_numpy(self.model.loss(self.y_val_onehot, logits))),
+            OBJECTIVE: macro_f1,
+            "val_macro_recall": balanced_accuracy,
+        }
         self.recall_per_class.append([float(r) for r in recall])
-        self.confusion.append(confusion_matrix(self.y_val, predicted, labels=self.labels).tolist())
+        self.confusion.append(matrix.tolist())
         if logs is not None:
             logs.update(scores)
         if self.class_names is not None:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, recall_score
 
-from bench.metrics import confusion, score
+from bench.metrics import confusion, score, validation_scores
 
 
 def test_hand_checked_small_case():
@@ -28,3 +28,24 @@ def test_a_never_predicted_class_counts_as_zero():
 
 def test_confusion_has_every_class():
     assert confusion(np.array([0, 1]), np.array([0, 0]), 3).shape == (3, 3)
+
+
+@pytest.mark.parametrize("case", range(200))
+def test_validation_scores_equal_scikit_learns(case):
+    """Random label sets, including classes missing from y_true, y_pred or both."""
+    import warnings
+
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(case)
+    num_classes = int(rng.integers(2, 8))
+    present = rng.choice(num_classes, size=int(rng.integers(1, num_classes + 1)), replace=False)
+    y_true = rng.choice(present, size=int(rng.integers(1, 60)))
+    y_pred = rng.integers(0, num_classes, size=len(y_true)) if case % 3 else y_true.copy()
+    macro_f1, balanced, recall = validation_scores(confusion(y_true, y_pred, num_classes))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert macro_f1 == pytest.approx(f1_score(y_true, y_pred, average="macro", zero_division=0), abs=1e-12)
+        assert balanced == pytest.approx(balanced_accuracy_score(y_true, y_pred), abs=1e-12)
+    expected = recall_score(y_true, y_pred, labels=np.arange(num_classes), average=None, zero_division=0)
+    np.testing.assert_allclose(recall, expected, atol=1e-12)
