@@ -92,6 +92,7 @@ def search_task(
         tuning_seed,
         on_fit_end=on_trial_end,
         reduce_lr=config.reduce_lr,
+        mixed_precision=config.mixed_precision,
     )
     started = time.perf_counter()
     try:
@@ -127,6 +128,7 @@ def train(
         arrays,
         cell.seed,
         reduce_lr=config.reduce_lr,
+        mixed_precision=config.mixed_precision,
         live_class_names=data.class_names if config.live else None,
     )
     callbacks = [early_stopping(config.patience, config.min_epochs)]

@@ -158,6 +158,18 @@ def predict_logits(model: Any, x: np.ndarray, chunk: int = 1024) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def float32_logits(model: keras.Model, input_shape: tuple[int, ...]) -> keras.Model:
+    """The model with its logits cast to float32, as Keras's mixed-precision guide asks of the last layer.
+
+    A float16 logit overflows above 65,504 and rounds to 3 significant digits;
+    losses, post-hoc adjustments and stored logits need float32. Wrapping
+    works for any builder's model, functional or subclassed.
+    """
+    return keras.Sequential(
+        [keras.Input(shape=input_shape), model, keras.layers.Activation("linear", dtype="float32")], name=model.name
+    )
+
+
 class ImbalanceHyperModel(keras_tuner.HyperModel):
     """A builder + a strategy + one fold, as keras-tuner's HyperModel.
 
@@ -175,12 +187,14 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         on_fit_end: Callable[[], None] | None = None,
         reduce_lr: bool = False,
         live_class_names: tuple[str, ...] | None = None,
+        mixed_precision: bool = False,
     ) -> None:
         super().__init__(name=strategy.name)
         self.builder, self.strategy, self.fold, self.seed = builder, strategy, fold, seed
         self.on_fit_end = on_fit_end
         self.reduce_lr = reduce_lr
         self.live_class_names = live_class_names
+        self.mixed_precision = mixed_precision
         self.samples_per_epoch = 0
         self.compute_seconds = 0.0  # in model.fit (less the harness's own scoring), over every fit
         self.monitor: ValidationMetrics | None = None
@@ -197,11 +211,14 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         keras.backend.clear_session()
         forget_dead_custom_gradients()
+        keras.config.set_dtype_policy("mixed_float16" if self.mixed_precision else "float32")
         keras.utils.set_random_seed(self.seed)
         fold = self.fold
         model = self.builder(hp, fold.x_train.shape[1:], fold.num_classes)
         with self.noting_refusal():
             self.strategy.init_model(model, hp, fold.y_train, fold.num_classes)
+        if self.mixed_precision:
+            model = float32_logits(model, fold.x_train.shape[1:])
         self.strategy.declare(hp)
         # Defaults are what a model built outside a search gets (the model check, tests).
         hp.Choice("batch_size", [16, 32, 64], default=32)

@@ -72,3 +72,9 @@ def test_tensorboard_without_tensorflow_is_refused(monkeypatch):
     with pytest.raises(UserError, match="--tensorboard writes with TensorFlow"):
         build_config({}, {"tensorboard": True})
     build_config({}, {"tensorboard": False})
+
+
+def test_mixed_precision_changes_the_fingerprint_only_when_on():
+    base = build_config({}, {})
+    assert build_config({}, {"mixed_precision": False}).fingerprint() == base.fingerprint()
+    assert build_config({}, {"mixed_precision": True}).fingerprint() != base.fingerprint()

@@ -124,3 +124,19 @@ def test_a_diverging_fit_fails_with_its_reason(fold, monkeypatch):
     hp = keras_tuner.HyperParameters()
     with pytest.raises(Diverged, match="training diverged: loss is (nan|inf) at epoch 1"):
         hypermodel.fit(hp, hypermodel.build(hp), epochs=3)
+
+
+def test_mixed_precision_computes_in_float16_and_returns_float32_logits(fold):
+    _, builder = resolve_model("cnn", X.shape[1:])
+    hp = keras_tuner.HyperParameters()
+    mixed = ImbalanceHyperModel(builder, resolve("baseline"), fold, seed=1, mixed_precision=True)
+    model = mixed.build(hp)
+    inner = [layer for layer in model.layers if isinstance(layer, keras.Model)][0]
+    assert {layer.compute_dtype for layer in inner.layers if layer.weights} == {"float16"}
+    assert {w.dtype for w in model.weights} == {"float32"}, "weights stay float32"
+    history = mixed.fit(hp, model, epochs=1)
+    assert np.isfinite(history.history["loss"][0])
+    logits = predict_logits(model, fold.x_val)
+    assert logits.dtype == np.float32 and logits.shape == (len(fold.y_val), 3)
+    plain = ImbalanceHyperModel(builder, resolve("baseline"), fold, seed=1).build(hp)
+    assert {layer.compute_dtype for layer in plain.layers if layer.weights} == {"float32"}, "the policy is reset"
