@@ -196,7 +196,14 @@ class Runner:
         )
         self.progress.search_done(dataset, strategy, outcome.error)
         if outcome.best is not None:
-            self.queue.extendleft(reversed(self.cell_work(cells, outcome.best)))  # its cells next
+            work = self.cell_work(cells, outcome.best)
+            if self.executor.capacity > 1:
+                # Searches first: each unlocks its cells, and a search left for last runs alone while
+                # the other workers idle. Serially, the order does not change the time, and cells
+                # next completes a strategy (and its rows in the report) early.
+                self.queue.extend(work)
+            else:
+                self.queue.extendleft(reversed(work))
             return
         for cell in cells:
             self.store.start_cell(cell.key)
