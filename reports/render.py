@@ -121,7 +121,8 @@ def _class_counts(cells: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, 
     return long, source, f"{max(train) / min(train):.1f}"
 
 
-def _cost(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataFrame:
+def cost_table(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataFrame:
+    """Per strategy: wall time of tuning and final runs, the part inside fit/predict, and the harness overhead."""
     searches = data.searches[data.searches.dataset == dataset].set_index("strategy")
     cells = data.cells[(data.cells.dataset == dataset) & (data.cells.status == "done")]
     epochs = data.histories[data.histories.dataset == dataset].groupby(["strategy", "seed"]).epoch.max()
@@ -169,7 +170,7 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
     names = data.class_names[dataset]
     results = data.results[data.results.dataset == dataset]
     counts, counts_source, ratio = _class_counts(data.cells[data.cells.dataset == dataset], names)
-    cost = _cost(data, dataset, strategies)
+    cost = cost_table(data, dataset, strategies)
     best = {
         r.strategy: json.loads(r.best_hp)
         for r in data.searches.itertuples()
