@@ -8,19 +8,43 @@ as a ModuleNotFoundError from Keras's internals.
 from __future__ import annotations
 
 import gc
+import json
 import os
+from pathlib import Path
 
 from bench.errors import UserError
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
+def prepare_backend_environment() -> None:
+    """Settings each backend reads once, at import: set before Keras loads, in the driver and every worker.
+
+    JAX otherwise takes 75% of each GPU's memory at its first operation,
+    leaving none to a second worker process on that GPU.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+
+def configured_backend() -> str:
+    """The backend Keras will load: KERAS_BACKEND, else the keras.json of KERAS_HOME (~/.keras), else tensorflow."""
+    if name := os.environ.get("KERAS_BACKEND"):
+        return name
+    config = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "keras.json"
+    try:
+        return str(json.loads(config.read_text()).get("backend") or "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
 def load_backend() -> str:
     """Import Keras and return its backend's name, or refuse with how to install one."""
+    prepare_backend_environment()
     try:
         import keras
     except (ImportError, ValueError) as exc:  # ValueError: a backend name Keras does not know
-        wanted = os.environ.get("KERAS_BACKEND", "tensorflow")
+        wanted = configured_backend()
         extra = wanted if wanted in BACKENDS else "tensorflow"
         raise UserError(
             f"Keras cannot load its '{wanted}' backend ({exc}); install it with "
@@ -28,6 +52,16 @@ def load_backend() -> str:
             f"({', '.join(BACKENDS)})"
         ) from None
     return keras.backend.backend()
+
+
+def recorded_backend(meta_backend: str | None, environment: str | None) -> str | None:
+    """The backend a store was run with; stores older than the 'backend' entry have it in their environment."""
+    if meta_backend:
+        return meta_backend
+    try:
+        return json.loads(environment or "{}").get("backend") or None
+    except (ValueError, AttributeError):
+        return None
 
 
 def check_resumable(recorded: str | None, current: str) -> None:

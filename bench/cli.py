@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bench.backend import load_backend
+from bench.backend import load_backend, prepare_backend_environment
 from bench.config import PROFILES, TUNERS, anchor_paths, build_config, load_toml
 from bench.errors import UserError
 from bench.plan import prepare
@@ -60,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         dest="mixed_precision",
-        help="compute in float16 (weights and logits stay float32): faster on GPUs, slower on most CPUs",
+        help="compute in float16 with float32 weights, logits cast to float32: for GPUs (slower on most CPUs)",
     )
     run.add_argument(
         "--live",
@@ -113,7 +112,7 @@ def command_run(args: argparse.Namespace) -> int:
         "scheduler",
     )
     overrides = {key: getattr(args, key) for key in flags}
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before a user's model module may import TensorFlow
+    prepare_backend_environment()  # before a user's model module may import a backend
     study = prepare(build_config(file_values, overrides))  # all input checks, before the harness loads Keras
     load_backend()
     from bench.progress import make_progress

@@ -52,7 +52,7 @@ class StudyConfig:
     seed: int = 1
     val_fraction: float = 0.2
     reduce_lr: bool = False
-    mixed_precision: bool = False  # float16 compute, float32 weights and logits (for GPUs)
+    mixed_precision: bool = False  # float16 compute, float32 weights, logits cast to float32 (for GPUs)
     live: bool = False
     tensorboard: bool = False
     workers: int = 1  # worker processes running searches and cells; results do not depend on it
@@ -92,12 +92,17 @@ class StudyConfig:
             for k, v in self.to_dict().items()
             if k not in _NOT_DECISIVE and not (k in _ADDED_LATER and v == _FIELDS[k].default)
         }
+        if any(spec.name in _REDRAWN for composite in self.strategy_specs for spec in composite):
+            decisive["index_draws"] = "numpy-per-class"
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
 
 
 _NOT_DECISIVE = ("name", "profile", "out", "live", "tensorboard", "workers", "executor", "scheduler")
 # Decisive fields newer than some stores: left out of the fingerprint at their default, so those stores still resume.
 _ADDED_LATER = ("mixed_precision",)
+# Strategies whose random draws changed (per-class numpy draws replaced imbalanced-learn's): a study
+# made with the old draws is a different study, so it is not resumed into a mix of both.
+_REDRAWN = ("oversample", "undersample")
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"seeds": 1, "max_trials": 1, "epochs": 2, "patience": 2, "min_epochs": 0},
     "quick": {"seeds": 5, "max_trials": 4, "epochs": 30, "patience": 5, "min_epochs": 10},

@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import dask
+import keras
 from distributed import Client, Future, LocalCluster, WorkerPlugin, get_worker, wait
 
 from bench.errors import UserError
@@ -37,12 +38,13 @@ PLUGIN = "imbalance-bench-study"
 class StudyProcess(WorkerPlugin):
     """On every worker that joins: one child process, holding the prepared study, that runs its tasks."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
+    def __init__(self, config: dict[str, Any], backend: str) -> None:
+        self.config, self.backend = config, backend
         self.pool: ProcessPoolExecutor | None = None
 
     def setup(self, worker: Any) -> None:
-        self.pool = spawned_pool(1, prepare_worker, self.config, max(1, int(getattr(worker, "nthreads", 1) or 1)))
+        threads = max(1, int(getattr(worker, "nthreads", 1) or 1))
+        self.pool = spawned_pool(1, prepare_worker, self.config, threads, self.backend)
 
     def teardown(self, worker: Any) -> None:
         if self.pool is not None:
@@ -83,7 +85,7 @@ class DaskExecutor:
                 f"cannot reach the dask scheduler at {scheduler}: {exc}; start one with 'dask scheduler' "
                 "and workers with 'dask worker ADDRESS' (see README)"
             ) from None
-        self.client.register_plugin(StudyProcess(study.config.to_dict()), name=PLUGIN)
+        self.client.register_plugin(StudyProcess(study.config.to_dict(), keras.backend.backend()), name=PLUGIN)
         self.capacity = max(1, len(self.client.nthreads()))  # one child process, so one task, per worker
 
     def submit(self, task: Task, *args: Any) -> Future:

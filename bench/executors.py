@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
+from bench.backend import prepare_backend_environment
 from bench.plan import Study
 
 Task = Callable[..., Any]
@@ -61,21 +62,26 @@ class SerialExecutor:
 _WORKER_STUDY: Study | None = None
 
 
-def _start_worker(config: dict[str, Any], threads: int, gpus: list[str], counter: Any) -> None:
+def _start_worker(config: dict[str, Any], threads: int, backend: str, gpus: list[str], counter: Any) -> None:
     """Runs once in each pool worker: pin its GPU (by start order) before the backend loads."""
     with counter.get_lock():
         index = counter.value
         counter.value += 1
     if gpus:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
-    prepare_worker(config, threads)
+    prepare_worker(config, threads, backend)
 
 
-def prepare_worker(config: dict[str, Any], threads: int) -> None:
-    """Once per worker, before any model: its thread share, determinism, and the study from its config."""
+def prepare_worker(config: dict[str, Any], threads: int, backend: str) -> None:
+    """Once per worker, before any model: the driver's backend, its thread share, determinism, the study.
+
+    The backend is set, not inherited: a dask worker on another machine may
+    have another KERAS_BACKEND, and a study never mixes backends.
+    """
     global _WORKER_STUDY
+    os.environ["KERAS_BACKEND"] = backend
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    prepare_backend_environment()
     import keras
 
     import bench.tasks  # noqa: F401  (imported before the freeze below, not with the first task)
@@ -103,11 +109,14 @@ class ProcessExecutor:
     """Tasks in `workers` spawned processes; a task's result travels back to the driver by pickling."""
 
     def __init__(self, study: Study, workers: int) -> None:
+        import keras
+
         gpus = visible_gpus()
         threads = 1 if gpus else max(1, (os.cpu_count() or 1) // workers)
         self.capacity = workers
         config, counter = study.config.to_dict(), multiprocessing.get_context("spawn").Value("i", 0)
-        self.start_pool = lambda: spawned_pool(workers, _start_worker, config, threads, gpus, counter)
+        backend = keras.backend.backend()
+        self.start_pool = lambda: spawned_pool(workers, _start_worker, config, threads, backend, gpus, counter)
         self.pool = self.start_pool()
 
     def submit(self, task: Task, *args: Any) -> Future:
@@ -133,14 +142,24 @@ def spawned_pool(workers: int, initializer: Callable[..., None], *initargs: Any)
 
 
 def visible_gpus() -> list[str]:
-    """CUDA device ids of the GPUs the driver sees, as CUDA_VISIBLE_DEVICES names them (TensorFlow only)."""
+    """CUDA device ids of the GPUs the driver's backend sees, as CUDA_VISIBLE_DEVICES names them."""
     import keras
 
-    if keras.backend.backend() != "tensorflow":
-        return []
-    import tensorflow as tf
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
 
-    count = len(tf.config.list_physical_devices("GPU"))
+        count = len(tf.config.list_physical_devices("GPU"))
+    elif backend == "jax":
+        import jax
+
+        count = sum(device.platform == "gpu" for device in jax.devices())
+    elif backend == "torch":
+        import torch
+
+        count = torch.cuda.device_count()
+    else:
+        count = 0
     inherited = [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
     return (inherited or [str(i) for i in range(count)])[:count]
 

@@ -98,6 +98,10 @@ def user_builder(text: str) -> Builder:
     except UserError:
         raise
     except Exception as exc:  # the user's module failed to import: say so in one line
+        if isinstance(exc, ImportError):
+            from bench.backend import load_backend
+
+            load_backend()  # a missing Keras backend is reported as such, with how to install it
         raise UserError(f"cannot import model module {module_name}: {type(exc).__name__}: {exc}") from None
     builder = getattr(module, function, None)
     if not callable(builder):
@@ -119,16 +123,20 @@ def resolve_model(name: str, input_shape: tuple[int, ...]) -> tuple[str, Builder
     return name, MODELS[name].factory()
 
 
-def check_builder(name: str, builder: Builder, input_shape: tuple[int, ...], num_classes: int) -> None:
+def check_builder(
+    name: str, builder: Builder, input_shape: tuple[int, ...], num_classes: int, mixed_precision: bool = False
+) -> None:
     """Build once with default hyperparameters and refuse a model the harness cannot train.
 
     A model must output one logit per class: the harness compiles every
     strategy's loss with from_logits=True, and a softmax output would be
-    silently squashed twice.
+    silently squashed twice. It is built under the study's dtype policy, so a
+    builder that fails in float16 is refused here rather than in every trial.
     """
     import keras
     import keras_tuner
 
+    keras.config.set_dtype_policy("mixed_float16" if mixed_precision else "float32")
     try:
         model = builder(keras_tuner.HyperParameters(), input_shape, num_classes)
         probe = np.zeros((2, *input_shape), "float32")
@@ -140,6 +148,7 @@ def check_builder(name: str, builder: Builder, input_shape: tuple[int, ...], num
         ) from None
     finally:
         keras.backend.clear_session()
+        keras.config.set_dtype_policy("float32")  # each training build sets the study's policy again
     if output is None:
         raise UserError(f"model {name}: the builder returned {type(model).__name__}, not an uncompiled keras.Model")
     shape = tuple(getattr(output, "shape", ()))

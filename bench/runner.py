@@ -31,7 +31,7 @@ import keras_tuner
 import numpy as np
 import sklearn
 
-from bench.backend import check_resumable, freeze_long_lived_objects
+from bench.backend import check_resumable, freeze_long_lived_objects, recorded_backend
 from bench.executors import Executor, SerialExecutor, make_executor
 from bench.lock import study_lock
 from bench.models import check_builder
@@ -278,18 +278,19 @@ def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutc
     config = study.config
     share_gpu_memory()
     for name, dataset in study.datasets.items():  # before the store exists: a bad model writes nothing
-        check_builder(*study.models[name], dataset.input_shape, dataset.num_classes)
+        check_builder(*study.models[name], dataset.input_shape, dataset.num_classes, config.mixed_precision)
     directory = config.output_dir
     with contextlib.ExitStack() as cleanup:  # closed in reverse order
-        freeze_long_lived_objects()
-        cleanup.callback(gc.unfreeze)  # a caller that goes on (tests, notebooks) gets its objects collected again
+        if not gc.get_freeze_count():  # a caller that froze objects itself keeps them frozen
+            freeze_long_lived_objects()
+            cleanup.callback(gc.unfreeze)  # a caller that goes on (tests, notebooks) gets its objects collected again
         executor = make_executor(study)  # before the folder exists: an unreachable scheduler writes nothing
         cleanup.callback(executor.close)  # (closing twice is harmless)
         cleanup.enter_context(study_lock(directory))
         cleanup.callback(executor.close)  # workers stop before the lock is released
         store = Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite)
         cleanup.callback(store.close)
-        check_resumable(store.meta("backend"), keras.backend.backend())
+        check_resumable(recorded_backend(store.meta("backend"), store.meta("environment")), keras.backend.backend())
         for name, dataset in study.datasets.items():
             store.add_dataset(name, dataset.class_names, study.models[name][0])
         store.add_cells(list(study.cells))

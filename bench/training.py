@@ -159,11 +159,12 @@ def predict_logits(model: Any, x: np.ndarray, chunk: int = 1024) -> np.ndarray:
 
 
 def float32_logits(model: keras.Model, input_shape: tuple[int, ...]) -> keras.Model:
-    """The model with its logits cast to float32, as Keras's mixed-precision guide asks of the last layer.
+    """The model with its logits cast to float32, as Keras's mixed-precision guide asks of the output.
 
-    A float16 logit overflows above 65,504 and rounds to 3 significant digits;
-    losses, post-hoc adjustments and stored logits need float32. Wrapping
-    works for any builder's model, functional or subclassed.
+    The last layer still computes in float16 (a builder's own layers are
+    left as written); the cast makes the loss, post-hoc adjustments and the
+    stored logits work in float32. Wrapping works for any builder's model,
+    functional or subclassed.
     """
     return keras.Sequential(
         [keras.Input(shape=input_shape), model, keras.layers.Activation("linear", dtype="float32")], name=model.name

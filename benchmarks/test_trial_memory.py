@@ -11,6 +11,7 @@ harness's.
 
 from __future__ import annotations
 
+import gc
 import os
 
 from bench.backend import freeze_long_lived_objects
@@ -56,7 +57,10 @@ def test_memory_over_fifty_trials(benchmark, tmp_path):
             project="memory",
         )
 
-    result = benchmark.pedantic(fifty_trials, rounds=1, iterations=1)
+    try:
+        result = benchmark.pedantic(fifty_trials, rounds=1, iterations=1)
+    finally:
+        gc.unfreeze()  # later benchmarks in this process get their objects collected again
     assert result.best is not None and len(resident) == TRIALS, "every trial ran (a small space is never used up)"
     benchmark.extra_info.update(
         {

@@ -13,9 +13,9 @@ from strategies.base import NotApplicable, Sampler, StrategyPart
 def per_class_sampler(plan: dict[int, int], y_train: np.ndarray, *, replace: bool) -> Sampler:
     """Row indices redrawn each epoch to the plan's per-class counts, as int32: the features are never copied.
 
-    Same draws as imbalanced-learn's RandomOverSampler (every row kept, the
-    extra rows drawn with replacement) and RandomUnderSampler (a subset without
-    replacement), written out because fit_resample on an index column copies
+    The same sampling as imbalanced-learn's RandomOverSampler (every row kept,
+    the extra rows drawn with replacement) and RandomUnderSampler (a subset
+    without replacement), though not the same random draws; written out because fit_resample on an index column copies
     the index arrays several times: 1.54x baseline's peak memory for an epoch
     of 200,000 rows oversampled at ratio 100, where this stays near 1.1x.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import keras
 import pytest
 
-from bench.backend import check_resumable
+from bench.backend import check_resumable, configured_backend, recorded_backend
 from bench.cli import main
 from bench.errors import UserError
 from bench.store import Store
@@ -34,9 +35,27 @@ def test_a_backend_that_is_not_installed_is_one_line_and_writes_nothing(tmp_path
     assert not out.exists()
 
 
-@pytest.mark.parametrize("recorded", [None, keras.backend.backend()])
-def test_the_same_backend_or_an_older_store_resumes(recorded):
-    check_resumable(recorded, keras.backend.backend())
+def test_a_store_without_a_recorded_backend_resumes():
+    check_resumable(None, keras.backend.backend())
+
+
+def test_older_stores_have_their_backend_in_the_environment():
+    environment = json.dumps({"backend": "jax", "keras": "3.15.1"})
+    assert recorded_backend(None, environment) == "jax"
+    assert recorded_backend("torch", environment) == "torch"
+    assert recorded_backend(None, None) is None and recorded_backend(None, "not json") is None
+    with pytest.raises(UserError, match="run with the jax backend"):
+        check_resumable(recorded_backend(None, environment), "tensorflow")
+
+
+def test_the_configured_backend_comes_from_the_environment_or_keras_json(tmp_path, monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert configured_backend() == "tensorflow"
+    (tmp_path / "keras.json").write_text('{"backend": "torch"}')
+    assert configured_backend() == "torch"
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert configured_backend() == "jax"
 
 
 def test_a_study_is_not_resumed_on_another_backend(tiny_study, tmp_path, capsys):

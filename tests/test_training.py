@@ -140,3 +140,17 @@ def test_mixed_precision_computes_in_float16_and_returns_float32_logits(fold):
     assert logits.dtype == np.float32 and logits.shape == (len(fold.y_val), 3)
     plain = ImbalanceHyperModel(builder, resolve("baseline"), fold, seed=1).build(hp)
     assert {layer.compute_dtype for layer in plain.layers if layer.weights} == {"float32"}, "the policy is reset"
+
+
+def test_the_model_check_builds_under_the_studys_policy():
+    from bench.models import check_builder
+
+    seen: list[str] = []
+
+    def builder(hp, input_shape, num_classes):
+        seen.append(keras.config.dtype_policy().name)
+        return resolve_model("mlp", input_shape)[1](hp, input_shape, num_classes)
+
+    check_builder("probe", builder, (8,), 3, mixed_precision=True)
+    check_builder("probe", builder, (8,), 3)
+    assert seen == ["mixed_float16", "float32"] and keras.config.dtype_policy().name == "float32"
