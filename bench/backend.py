@@ -79,9 +79,10 @@ def freeze_long_lived_objects() -> None:
     keras-tuner runs gc.collect() before every trial and Keras's clear_session
     runs it again. A collection walks every tracked object, and TensorFlow's
     import alone leaves hundreds of thousands: 0.19 s per collection, about
-    40% of a small trial. Frozen objects are never freed, so this runs once
-    the process holds only what it keeps anyway; models and graphs made later
-    are collected as before.
+    40% of a small trial. Frozen objects are still freed by reference
+    counting, but their cycles are never collected, so this runs once the
+    process holds only what it keeps anyway; models and graphs made later are
+    collected as before.
     """
     gc.collect()
     gc.freeze()
