@@ -16,10 +16,10 @@ from typing import Any
 import keras
 import keras_tuner
 import numpy as np
-from sklearn.metrics import classification_report, confusion_matrix
+from sklearn.metrics import classification_report
 
 from bench.backend import forget_dead_custom_gradients
-from bench.metrics import validation_scores
+from bench.metrics import counted_confusion, validation_scores
 from bench.models import Builder
 from strategies.base import NotApplicable, Sampler, Strategy
 
@@ -82,11 +82,12 @@ class ValidationMetrics(keras.callbacks.Callback):
     """Scores the whole validation set after each epoch and keeps a per-epoch record.
 
     Keras metrics average over batches and cannot express macro-F1 exactly;
-    scikit-learn on the full set can. Scalars (val_loss, val_macro_f1,
-    val_macro_recall) go into the logs, where keras-tuner, EarlyStopping and
-    ReduceLROnPlateau read them, so this callback must run first. Per-class
-    recall and the confusion matrix are kept here, since logs must stay scalar.
-    With `class_names`, a classification report is printed every epoch.
+    scores over the full set, as scikit-learn defines them, can. Scalars
+    (val_loss, val_macro_f1, val_macro_recall) go into the logs, where
+    keras-tuner, EarlyStopping and ReduceLROnPlateau read them, so this
+    callback must run first. Per-class recall and the confusion matrix are
+    kept here, since logs must stay scalar. With `class_names`, a
+    classification report is printed every epoch.
     """
 
     def __init__(
@@ -101,16 +102,15 @@ class ValidationMetrics(keras.callbacks.Callback):
         self.scoring_seconds = 0.0  # harness work inside model.fit, kept apart from training time
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        # The logits and the loss are the validation pass Keras itself runs inside fit (validation_data):
+        # training time. Scoring them is the harness's own work, timed apart.
         logits = predict_logits(self.model, self.x_val)
+        val_loss = float(keras.ops.convert_to_numpy(self.model.loss(self.y_val_onehot, logits)))
         started = time.perf_counter()
         predicted = logits.argmax(axis=1)
-        matrix = confusion_matrix(self.y_val, predicted, labels=self.labels)
+        matrix = counted_confusion(self.y_val, predicted, len(self.labels))
         macro_f1, balanced_accuracy, recall = validation_scores(matrix)
-        scores = {
-            "val_loss": float(keras.ops.convert_to_numpy(self.model.loss(self.y_val_onehot, logits))),
-            OBJECTIVE: macro_f1,
-            "val_macro_recall": balanced_accuracy,
-        }
+        scores = {"val_loss": val_loss, OBJECTIVE: macro_f1, "val_macro_recall": balanced_accuracy}
         self.recall_per_class.append([float(r) for r in recall])
         self.confusion.append(matrix.tolist())
         if logs is not None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
+import pytest
+
+import bench.cli
 from bench.cli import main
 from strategies import STRATEGIES
 from tests.conftest import write_image_folder
@@ -22,6 +26,18 @@ def test_the_real_entry_point_exits_2_without_traceback(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "error: unknown strategy 'stratfy' (did you mean 'stratify'?); valid: " + ", ".join(e.name for e in STRATEGIES)
     ]
+
+
+def test_the_entry_point_exits_with_mains_status_and_everything_frozen(monkeypatch):
+    """The interpreter's last collection would walk the whole backend; frozen objects are skipped."""
+    monkeypatch.setattr(bench.cli, "main", lambda: 3)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            bench.cli.entry_point()
+        assert exited.value.code == 3
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_a_different_config_on_an_existing_study_is_refused(tiny_study, capsys):

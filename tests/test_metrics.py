@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, recall_score
 
-from bench.metrics import confusion, score, validation_scores
+from bench.metrics import confusion, counted_confusion, score, validation_scores
 
 
 def test_hand_checked_small_case():
@@ -28,6 +28,19 @@ def test_a_never_predicted_class_counts_as_zero():
 
 def test_confusion_has_every_class():
     assert confusion(np.array([0, 1]), np.array([0, 0]), 3).shape == (3, 3)
+
+
+@pytest.mark.parametrize("case", range(50))
+def test_counted_confusion_equals_scikit_learns(case):
+    """Random labels, with classes missing from y_true, y_pred or both."""
+    rng = np.random.default_rng(case)
+    num_classes = int(rng.integers(2, 12))
+    present = rng.choice(num_classes, size=int(rng.integers(1, num_classes + 1)))
+    y_true = rng.choice(present, size=int(rng.integers(1, 80)))
+    y_pred = rng.integers(0, num_classes, size=len(y_true))
+    counted = counted_confusion(y_true, y_pred, num_classes)
+    assert counted.shape == (num_classes, num_classes)
+    np.testing.assert_array_equal(counted, confusion(y_true, y_pred, num_classes))
 
 
 @pytest.mark.parametrize("case", range(200))
