@@ -61,8 +61,8 @@ def counted_confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) 
     """scikit-learn's confusion matrix (rows true, columns predicted) for labels already in 0..num_classes-1.
 
     Written by hand for the per-epoch validation pass: confusion_matrix spends
-    0.7 ms per call checking and encoding labels, as long as a whole small
-    JAX epoch's prediction; counting pairs with bincount takes 0.02 ms.
+    0.7 ms per call checking and encoding labels, a seventh of a whole JAX
+    epoch on digits-lt (5 ms); counting pairs with bincount takes 0.02 ms.
     tests/test_metrics.py holds it to confusion_matrix.
     """
     pairs = np.asarray(y_true, dtype=np.int64) * num_classes + np.asarray(y_pred, dtype=np.int64)
