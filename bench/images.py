@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 from bench.data import Dataset, LongTail, labelled
 from bench.errors import UserError
 from bench.files import replacing
+from bench.user_cache import cache_directory
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 COLOR_MODES = {"rgb": "RGB", "grayscale": "L"}
@@ -67,13 +67,6 @@ def list_folder(root: Path) -> Listing:
                 "add images or remove the folder"
             )
     return Listing(tuple(d.name for d in classes), tuple(files), hidden, not_images)
-
-
-def cache_directory() -> Path:
-    """$IMBALANCE_BENCH_CACHE, else the user cache folder (XDG)."""
-    if explicit := os.environ.get("IMBALANCE_BENCH_CACHE"):
-        return Path(explicit)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "imbalance-bench"
 
 
 def cache_key(listing: Listing, image_size: int | None, color: str, on_bad_file: str) -> str:

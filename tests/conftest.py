@@ -21,6 +21,15 @@ def run_tiny(out: Path, *extra: str) -> int:
     return main(["run", *TINY, "--out", str(out), *extra])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_compilation_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """JAX programs compiled by the tests (and by the worker processes they start) stay out of the user's cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("jax-compilation-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny") / "study"

@@ -7,11 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import pytest
 
-from bench.backend import check_resumable, configured_backend, recorded_backend
+from bench.backend import check_resumable, configured_backend, prepare_backend_environment, recorded_backend
 from bench.cli import main
 from bench.errors import UserError
 from bench.store import Store
@@ -72,3 +73,70 @@ def test_a_study_is_not_resumed_on_another_backend(tiny_study, tmp_path, capsys)
     assert f"run with the {other} backend" in capsys.readouterr().err
     with pytest.raises(UserError, match=f"KERAS_BACKEND={other}"):
         check_resumable(other, keras.backend.backend())
+
+
+CACHE_SETTINGS = (
+    "JAX_COMPILATION_CACHE_DIR",
+    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS",
+    "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES",
+)
+
+
+def test_jax_compiles_into_the_users_cache_folder(tmp_path, monkeypatch):
+    for name in CACHE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IMBALANCE_BENCH_CACHE", str(tmp_path))
+    prepare_backend_environment()
+    assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "jax")
+    assert os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+
+
+def test_a_users_own_compilation_cache_and_its_settings_are_kept(tmp_path, monkeypatch):
+    for name in CACHE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path))
+    prepare_backend_environment()
+    assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path)
+    assert "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ
+
+
+SAME_MODEL_TWO_SEEDS = """
+import os
+import numpy as np
+from bench.backend import prepare_backend_environment
+prepare_backend_environment()
+import keras
+x = np.random.default_rng(0).normal(size=(64, 8)).astype("float32")
+y = np.eye(3, dtype="float32")[np.arange(64) % 3]
+for seed in (1, 2):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(3)])
+    model.compile("adam", keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=2, verbose=0)
+    cache = os.environ["JAX_COMPILATION_CACHE_DIR"]
+    entries = len(os.listdir(cache)) if os.path.isdir(cache) else 0
+    print(entries, *np.concatenate([w.ravel() for w in model.get_weights()]).tolist())
+"""
+
+
+def train_two_seeds(env: dict[str, str]) -> list[tuple[int, list[str]]]:
+    result = subprocess.run(
+        [sys.executable, "-c", SAME_MODEL_TWO_SEEDS],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k not in CACHE_SETTINGS} | {"KERAS_BACKEND": "jax", **env},
+        cwd=Path(__file__).parent.parent,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return [(int(line.split()[0]), line.split()[1:]) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX's own compilation cache; runs in the jax tox env")
+def test_a_second_seed_of_the_same_model_compiles_nothing_new_and_trains_the_same(tmp_path):
+    (first_entries, first), (second_entries, second) = train_two_seeds({"IMBALANCE_BENCH_CACHE": str(tmp_path)})
+    assert first_entries > 0 and second_entries == first_entries
+    disabled = {"IMBALANCE_BENCH_CACHE": str(tmp_path / "off"), "JAX_ENABLE_COMPILATION_CACHE": "false"}
+    uncached = train_two_seeds(disabled)
+    assert [first, second] == [weights for _, weights in uncached]
+    assert first != second
