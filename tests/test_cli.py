@@ -31,6 +31,8 @@ def test_the_real_entry_point_exits_2_without_traceback(tmp_path):
 def test_the_entry_point_exits_with_mains_status_and_everything_frozen(monkeypatch):
     """The interpreter's last collection would walk the whole backend; frozen objects are skipped."""
     monkeypatch.setattr(bench.cli, "main", lambda: 3)
+    gc.unfreeze()  # whatever an earlier test left frozen
+    assert gc.get_freeze_count() == 0
     try:
         with pytest.raises(SystemExit) as exited:
             bench.cli.entry_point()
