@@ -8,6 +8,7 @@ as a ModuleNotFoundError from Keras's internals.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -50,6 +51,11 @@ def configured_backend() -> str:
         return str(json.loads(config.read_text()).get("backend") or "tensorflow")
     except (OSError, ValueError, AttributeError):
         return "tensorflow"
+
+
+def backend_installed(name: str) -> bool:
+    """Whether `name` is a backend Keras knows and its package is installed, found without importing it."""
+    return name in BACKENDS and importlib.util.find_spec(name) is not None
 
 
 def load_backend() -> str:

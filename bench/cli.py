@@ -8,6 +8,7 @@ commands answer in well under a second.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
 import sqlite3
@@ -19,6 +20,7 @@ from typing import NoReturn
 from bench.backend import load_backend, prepare_backend_environment
 from bench.config import PROFILES, TUNERS, anchor_paths, build_config, load_toml
 from bench.errors import UserError
+from bench.executors import start_workers_early
 from bench.plan import prepare
 
 
@@ -115,11 +117,14 @@ def command_run(args: argparse.Namespace) -> int:
     overrides = {key: getattr(args, key) for key in flags}
     prepare_backend_environment()  # before a user's model module may import a backend
     study = prepare(build_config(file_values, overrides))  # all input checks, before the harness loads Keras
-    load_backend()
-    from bench.progress import make_progress
-    from bench.runner import run_study
+    with contextlib.ExitStack() as cleanup:
+        if executor := start_workers_early(study):
+            cleanup.callback(executor.close)
+        load_backend()
+        from bench.progress import make_progress
+        from bench.runner import run_study
 
-    outcome = run_study(study, args.overwrite, make_progress())
+        outcome = run_study(study, args.overwrite, make_progress(), executor)
     print(
         f"{outcome.done} cells done, {outcome.failed} failed in {outcome.seconds:.0f} s; "
         f"report: {outcome.directory / 'report.md'}"

@@ -4,19 +4,22 @@ All take `submit(task, *args)` where `task(study, *args)` is a function of
 bench.tasks, and hand back futures; the driver alone writes the store.
 Workers are spawned (not forked: the driver has TensorFlow loaded), prepare
 the study once each from its config, and get an equal share of the CPU
-threads, or one GPU each when the driver sees GPUs.
+threads, or one GPU each when the driver sees GPUs. On a machine without a
+GPU device they start before the driver loads Keras (start_workers_early).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, Protocol
 
-from bench.backend import prepare_backend_environment
+from bench.backend import backend_installed, configured_backend, prepare_backend_environment
 from bench.plan import Study
 
 Task = Callable[..., Any]
@@ -108,16 +111,19 @@ def _in_worker(task: Task, *args: Any) -> Any:
 class ProcessExecutor:
     """Tasks in `workers` spawned processes; a task's result travels back to the driver by pickling."""
 
-    def __init__(self, study: Study, workers: int) -> None:
-        import keras
-
-        gpus = visible_gpus()
+    def __init__(self, study: Study, workers: int, backend: str, gpus: list[str]) -> None:
         threads = 1 if gpus else max(1, (os.cpu_count() or 1) // workers)
         self.capacity = workers
         config, counter = study.config.to_dict(), multiprocessing.get_context("spawn").Value("i", 0)
-        backend = keras.backend.backend()
-        self.start_pool = lambda: spawned_pool(workers, _start_worker, config, threads, backend, gpus, counter)
+        self.initargs = (config, threads, backend, gpus, counter)
         self.pool = self.start_pool()
+
+    def start_pool(self) -> ProcessPoolExecutor:
+        """Every worker starts now, not at its first task, so its imports overlap the driver's own setup."""
+        pool = spawned_pool(self.capacity, _start_worker, *self.initargs)
+        for _ in range(self.capacity):  # one submit spawns one process (while none is idle)
+            pool.submit(os.getpid)
+        return pool
 
     def submit(self, task: Task, *args: Any) -> Future:
         """A worker that died (killed, out of memory) fails the tasks it ran; later tasks get a new pool."""
@@ -164,6 +170,32 @@ def visible_gpus() -> list[str]:
     return (inherited or [str(i) for i in range(count)])[:count]
 
 
+def gpu_device_present(devices: Path = Path("/dev")) -> bool:
+    """Whether this machine could have a GPU: a CUDA or ROCm device node on Linux; elsewhere, assume it could."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(devices.glob("nvidia[0-9]*")) or (devices / "kfd").exists()
+
+
+def start_workers_early(study: Study) -> ProcessExecutor | None:
+    """Local workers started before the driver imports Keras, on a machine with no GPU; else None.
+
+    A worker's start (spawn, imports, preparing the study) and the driver's
+    own Keras import each take seconds of CPU; started together they overlap
+    instead of queueing. Which GPU a worker gets must be fixed before its
+    backend loads, and only a loaded backend counts GPUs, so machines that
+    may have one keep starting workers after the driver's import
+    (make_executor).
+    """
+    config = study.config
+    if config.executor == "dask" or config.workers <= 1 or gpu_device_present():
+        return None
+    backend = sys.modules["keras"].backend.backend() if "keras" in sys.modules else configured_backend()
+    if not backend_installed(backend):  # the driver's load_backend says so in one line; workers would trace back
+        return None
+    return ProcessExecutor(study, config.workers, backend, gpus=[])
+
+
 def make_executor(study: Study) -> Executor:
     """Serial, local processes (--workers), or dask (--scheduler / executor = "dask")."""
     config = study.config
@@ -171,4 +203,8 @@ def make_executor(study: Study) -> Executor:
         from bench.dask_executor import DaskExecutor  # distributed is an optional extra
 
         return DaskExecutor(study, config.scheduler, config.workers)
-    return SerialExecutor(study) if config.workers <= 1 else ProcessExecutor(study, config.workers)
+    if config.workers <= 1:
+        return SerialExecutor(study)
+    import keras
+
+    return ProcessExecutor(study, config.workers, keras.backend.backend(), visible_gpus())

@@ -272,8 +272,8 @@ def share_gpu_memory() -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
 
 
-def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutcome:
-    """Run or resume a prepared (validated) study and write its report."""
+def run_study(study: Study, overwrite: bool, progress: PlainProgress, executor: Executor | None = None) -> RunOutcome:
+    """Run or resume a prepared (validated) study and write its report, on `executor` if given, else its own."""
     started = time.perf_counter()
     config = study.config
     share_gpu_memory()
@@ -284,7 +284,8 @@ def run_study(study: Study, overwrite: bool, progress: PlainProgress) -> RunOutc
         if not gc.get_freeze_count():  # a caller that froze objects itself keeps them frozen
             freeze_long_lived_objects()
             cleanup.callback(gc.unfreeze)  # a caller that goes on (tests, notebooks) gets its objects collected again
-        executor = make_executor(study)  # before the folder exists: an unreachable scheduler writes nothing
+        if executor is None:
+            executor = make_executor(study)  # before the folder exists: an unreachable scheduler writes nothing
         cleanup.callback(executor.close)  # (closing twice is harmless)
         cleanup.enter_context(study_lock(directory))
         cleanup.callback(executor.close)  # workers stop before the lock is released

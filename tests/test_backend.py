@@ -12,7 +12,13 @@ from pathlib import Path
 import keras
 import pytest
 
-from bench.backend import check_resumable, configured_backend, prepare_backend_environment, recorded_backend
+from bench.backend import (
+    backend_installed,
+    check_resumable,
+    configured_backend,
+    prepare_backend_environment,
+    recorded_backend,
+)
 from bench.cli import main
 from bench.errors import UserError
 from bench.store import Store
@@ -21,10 +27,11 @@ from tests.conftest import TINY
 MISSING_JAX = "import sys; sys.modules['jax'] = None; from bench.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-def test_a_backend_that_is_not_installed_is_one_line_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_backend_that_is_not_installed_is_one_line_and_writes_nothing(tmp_path, workers):
     out = tmp_path / "study"
     result = subprocess.run(
-        [sys.executable, "-c", MISSING_JAX, "run", *TINY, "--out", str(out)],
+        [sys.executable, "-c", MISSING_JAX, "run", *TINY, "--out", str(out), "--workers", workers],
         capture_output=True,
         text=True,
         env={**os.environ, "KERAS_BACKEND": "jax"},
@@ -34,6 +41,13 @@ def test_a_backend_that_is_not_installed_is_one_line_and_writes_nothing(tmp_path
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: Keras cannot load its 'jax' backend") and "imbalance-bench[jax]" in line
     assert not out.exists()
+
+
+def test_an_installed_backend_is_found_without_importing_it(monkeypatch):
+    assert backend_installed(keras.backend.backend())
+    assert not backend_installed("numpy"), "installed, but not a Keras backend"
+    monkeypatch.setitem(sys.modules, "jax", None)  # as if jax were not installed
+    assert not backend_installed("jax")
 
 
 def test_a_store_without_a_recorded_backend_resumes():

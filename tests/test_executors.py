@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
+
 import pandas as pd
 import pytest
 
+from bench import executors
 from bench.config import build_config
 from bench.errors import UserError
+from bench.executors import gpu_device_present, start_workers_early
+from bench.plan import prepare
 from tests.conftest import run_tiny
 
 
@@ -81,3 +88,50 @@ def test_a_dead_worker_fails_only_its_tasks_and_the_study_goes_on(tmp_path, caps
     assert any("macro-F1" in line for line in outcomes), "cells queued after the death ran on a new pool"
     assert run_tiny(out, *args) == 0, "rerun: the failed cells are retried"
     assert len(pd.read_csv(out / "results.csv")) == 4
+
+
+def test_a_gpu_device_node_means_a_gpu_may_be_present(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    (tmp_path / "nvidiactl").touch()  # the driver's control node alone is no GPU
+    assert not gpu_device_present(tmp_path)
+    (tmp_path / "nvidia0").touch()
+    assert gpu_device_present(tmp_path)
+    (tmp_path / "nvidia0").unlink()
+    (tmp_path / "kfd").touch()  # ROCm
+    assert gpu_device_present(tmp_path)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert gpu_device_present(tmp_path / "empty"), "outside Linux only the backend can tell"
+
+
+def tiny_plan(tmp_path, **settings):
+    return prepare(build_config({"profile": "smoke", "strategies": ["baseline"], "out": str(tmp_path), **settings}, {}))
+
+
+def worker_settings(study, *args):
+    return os.environ["KERAS_BACKEND"], os.environ["OMP_NUM_THREADS"], os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+def test_early_workers_start_at_once_with_the_cpu_share(tmp_path, monkeypatch):
+    import keras
+
+    monkeypatch.setattr(executors, "gpu_device_present", lambda: False)
+    before = len(multiprocessing.active_children())
+    executor = start_workers_early(tiny_plan(tmp_path, workers=2))
+    try:
+        assert len(multiprocessing.active_children()) == before + 2, "both workers started before any task"
+        futures = [executor.submit(worker_settings) for _ in range(2)]
+        expected = (keras.backend.backend(), str(max(1, (os.cpu_count() or 1) // 2)), None)
+        assert [f.result() for f in futures] == [expected, expected]
+    finally:
+        executor.close()
+
+
+@pytest.mark.parametrize("settings", [{}, {"executor": "dask", "workers": 2}])
+def test_no_early_workers_for_serial_or_dask_studies(tmp_path, monkeypatch, settings):
+    monkeypatch.setattr(executors, "gpu_device_present", lambda: False)
+    assert start_workers_early(tiny_plan(tmp_path, **settings)) is None
+
+
+def test_no_early_workers_where_a_gpu_may_be(tmp_path, monkeypatch):
+    monkeypatch.setattr(executors, "gpu_device_present", lambda: True)
+    assert start_workers_early(tiny_plan(tmp_path, workers=2)) is None
