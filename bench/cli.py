@@ -118,7 +118,7 @@ def command_run(args: argparse.Namespace) -> int:
     prepare_backend_environment()  # before a user's model module may import a backend
     study = prepare(build_config(file_values, overrides))  # all input checks, before the harness loads Keras
     with contextlib.ExitStack() as cleanup:
-        if executor := start_workers_early(study):
+        if executor := start_workers_early(study, args.overwrite):
             cleanup.callback(executor.close)
         load_backend()
         from bench.progress import make_progress

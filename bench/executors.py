@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from bench.backend import backend_installed, configured_backend, prepare_backend_environment
 from bench.plan import Study
+from bench.store import study_finished
 
 Task = Callable[..., Any]
 
@@ -111,19 +112,16 @@ def _in_worker(task: Task, *args: Any) -> Any:
 class ProcessExecutor:
     """Tasks in `workers` spawned processes; a task's result travels back to the driver by pickling."""
 
-    def __init__(self, study: Study, workers: int, backend: str, gpus: list[str]) -> None:
+    def __init__(self, study: Study, workers: int, backend: str, gpus: list[str], start_now: bool = False) -> None:
+        """Workers start at the first tasks, or at once with `start_now`, so their imports overlap the driver's."""
         threads = 1 if gpus else max(1, (os.cpu_count() or 1) // workers)
         self.capacity = workers
         config, counter = study.config.to_dict(), multiprocessing.get_context("spawn").Value("i", 0)
-        self.initargs = (config, threads, backend, gpus, counter)
+        self.start_pool = lambda: spawned_pool(workers, _start_worker, config, threads, backend, gpus, counter)
         self.pool = self.start_pool()
-
-    def start_pool(self) -> ProcessPoolExecutor:
-        """Every worker starts now, not at its first task, so its imports overlap the driver's own setup."""
-        pool = spawned_pool(self.capacity, _start_worker, *self.initargs)
-        for _ in range(self.capacity):  # one submit spawns one process (while none is idle)
-            pool.submit(os.getpid)
-        return pool
+        if start_now:
+            for _ in range(workers):  # one submit spawns one process (while none is idle)
+                self.pool.submit(os.getpid)
 
     def submit(self, task: Task, *args: Any) -> Future:
         """A worker that died (killed, out of memory) fails the tasks it ran; later tasks get a new pool."""
@@ -177,23 +175,25 @@ def gpu_device_present(devices: Path = Path("/dev")) -> bool:
     return any(devices.glob("nvidia[0-9]*")) or (devices / "kfd").exists()
 
 
-def start_workers_early(study: Study) -> ProcessExecutor | None:
+def start_workers_early(study: Study, overwrite: bool) -> ProcessExecutor | None:
     """Local workers started before the driver imports Keras, on a machine with no GPU; else None.
 
     A worker's start (spawn, imports, preparing the study) and the driver's
     own Keras import each take seconds of CPU; started together they overlap
     instead of queueing. Which GPU a worker gets must be fixed before its
     backend loads, and only a loaded backend counts GPUs, so machines that
-    may have one keep starting workers after the driver's import
-    (make_executor).
+    may have one keep starting workers at the first task (make_executor). A
+    rerun of a finished study starts none: it would only wait for them.
     """
     config = study.config
     if config.executor == "dask" or config.workers <= 1 or gpu_device_present():
         return None
+    if not overwrite and study_finished(config.output_dir, config.fingerprint()):
+        return None
     backend = sys.modules["keras"].backend.backend() if "keras" in sys.modules else configured_backend()
     if not backend_installed(backend):  # the driver's load_backend says so in one line; workers would trace back
         return None
-    return ProcessExecutor(study, config.workers, backend, gpus=[])
+    return ProcessExecutor(study, config.workers, backend, gpus=[], start_now=True)
 
 
 def make_executor(study: Study) -> Executor:

@@ -81,6 +81,30 @@ class CellResult:
     compute_seconds: float = 0.0  # of `seconds`, the time in model.fit and predict
 
 
+def study_finished(directory: Path, fingerprint: str) -> bool:
+    """Whether `directory` holds this very study with every cell final: a rerun that trains nothing.
+
+    Read without opening a Store (which may upgrade an old one): a guess made
+    before Keras loads, which anything unexpected answers with False.
+    """
+    path = Path(directory) / STORE_NAME
+    if not path.is_file():
+        return False
+    try:
+        db = sqlite3.connect(path)
+        try:
+            [stored] = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone() or [None]
+            placeholders = ", ".join("?" * len(FINAL))
+            total, unfinished = db.execute(
+                f"SELECT count(*), coalesce(sum(status NOT IN ({placeholders})), 0) FROM cells", FINAL
+            ).fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+    return stored == fingerprint and total > 0 and unfinished == 0
+
+
 def to_blob(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)

@@ -14,6 +14,7 @@ from bench.config import build_config
 from bench.errors import UserError
 from bench.executors import gpu_device_present, start_workers_early
 from bench.plan import prepare
+from bench.store import Store, study_finished
 from tests.conftest import run_tiny
 
 
@@ -116,7 +117,7 @@ def test_early_workers_start_at_once_with_the_cpu_share(tmp_path, monkeypatch):
 
     monkeypatch.setattr(executors, "gpu_device_present", lambda: False)
     before = len(multiprocessing.active_children())
-    executor = start_workers_early(tiny_plan(tmp_path, workers=2))
+    executor = start_workers_early(tiny_plan(tmp_path, workers=2), overwrite=False)
     try:
         assert len(multiprocessing.active_children()) == before + 2, "both workers started before any task"
         futures = [executor.submit(worker_settings) for _ in range(2)]
@@ -129,9 +130,22 @@ def test_early_workers_start_at_once_with_the_cpu_share(tmp_path, monkeypatch):
 @pytest.mark.parametrize("settings", [{}, {"executor": "dask", "workers": 2}])
 def test_no_early_workers_for_serial_or_dask_studies(tmp_path, monkeypatch, settings):
     monkeypatch.setattr(executors, "gpu_device_present", lambda: False)
-    assert start_workers_early(tiny_plan(tmp_path, **settings)) is None
+    assert start_workers_early(tiny_plan(tmp_path, **settings), overwrite=False) is None
 
 
 def test_no_early_workers_where_a_gpu_may_be(tmp_path, monkeypatch):
     monkeypatch.setattr(executors, "gpu_device_present", lambda: True)
-    assert start_workers_early(tiny_plan(tmp_path, workers=2)) is None
+    assert start_workers_early(tiny_plan(tmp_path, workers=2), overwrite=False) is None
+
+
+def test_no_early_workers_for_a_finished_study_unless_overwritten(tiny_study, monkeypatch):
+    monkeypatch.setattr(executors, "gpu_device_present", lambda: False)
+    store = Store.open_existing(tiny_study)
+    config = store.config
+    store.close()
+    study = prepare(build_config({**config, "workers": 2}, {}))
+    assert study_finished(tiny_study, study.config.fingerprint())
+    assert start_workers_early(study, overwrite=False) is None, "a rerun that trains nothing waits for no workers"
+    executor = start_workers_early(study, overwrite=True)
+    assert executor is not None
+    executor.close()

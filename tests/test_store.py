@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bench.errors import UserError
-from bench.store import SCHEMA_VERSION, Cell, CellResult, Store, from_blob
+from bench.store import SCHEMA_VERSION, Cell, CellResult, Store, from_blob, study_finished
 
 
 def make_result(value: float) -> CellResult:
@@ -59,6 +59,22 @@ def test_a_failed_write_leaves_the_cell_unfinished(store, monkeypatch):
         store.finish_cell("k1", broken)
     assert store.cells()[0]["status"] == "running"
     assert store.metrics() == []
+
+
+def test_a_study_is_finished_when_every_cell_is_done_or_skipped(tmp_path, store):
+    assert not study_finished(tmp_path, "fp1"), "two cells pending"
+    store.start_cell("k1")
+    store.finish_cell("k1", make_result(0.5))
+    store.start_cell("k2")
+    store.fail_cell("k2", "boom")
+    assert not study_finished(tmp_path, "fp1"), "a failed cell is retried"
+    store.skip_cell("k2", "not applicable")
+    assert study_finished(tmp_path, "fp1")
+    assert not study_finished(tmp_path, "fp2"), "another study's store"
+    assert not study_finished(tmp_path / "nowhere", "fp1")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "bench.sqlite").write_text("not a database")
+    assert not study_finished(tmp_path / "broken", "fp1")
 
 
 def test_resume_needs_the_same_fingerprint(tmp_path, store):
