@@ -113,7 +113,7 @@ class ProcessExecutor:
     """Tasks in `workers` spawned processes; a task's result travels back to the driver by pickling."""
 
     def __init__(self, study: Study, workers: int, backend: str, gpus: list[str], start_now: bool = False) -> None:
-        """Workers start at the first tasks, or at once with `start_now`, so their imports overlap the driver's."""
+        """Workers start at the first tasks; with `start_now`, at once, so their imports overlap the driver's."""
         threads = 1 if gpus else max(1, (os.cpu_count() or 1) // workers)
         self.capacity = workers
         config, counter = study.config.to_dict(), multiprocessing.get_context("spawn").Value("i", 0)

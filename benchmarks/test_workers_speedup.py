@@ -5,11 +5,10 @@ Each run is a fresh `python -m bench run` process (the default quick study:
 everything the user waits for: imports, the workers' start, the study and
 the report. Each starts from an empty cache of its own (on JAX, the
 persistent compilation cache would otherwise favour the second run). The
-benchmark times the 2-worker run; the serial run is timed
-once beside it, and `extra_info` holds both walls and the speed-up. The
-goal on 2 cores is at least 1.5x; it is reported, never asserted: wall
-clocks on shared machines drift. What is asserted is that both runs give
-the same numbers.
+benchmark times the 2-worker run; the serial run is timed once beside it,
+and `extra_info` holds both walls and the speed-up. The goal on 2 cores is
+at least 1.5x; it is reported, never asserted: wall clocks on shared
+machines drift. What is asserted is that both runs give the same numbers.
 """
 
 from __future__ import annotations
