@@ -97,12 +97,12 @@ def freeze_long_lived_objects() -> None:
     """Exempt everything alive now (imported libraries, the study's data) from cyclic garbage collection.
 
     Keras's clear_session runs gc.collect() before every model (and
-    keras-tuner's Hyperband once more per trial). A collection walks every tracked object, and TensorFlow's
-    import alone leaves hundreds of thousands: 0.19 s per collection, about
-    40% of a small trial. Frozen objects are still freed by reference
-    counting, but their cycles are never collected, so this runs once the
-    process holds only what it keeps anyway; models and graphs made later are
-    collected as before.
+    keras-tuner's Hyperband once more per trial). A collection walks every
+    tracked object, and TensorFlow's import alone leaves hundreds of
+    thousands: 0.19 s per collection, about 40% of a small trial. Frozen
+    objects are still freed by reference counting, but their cycles are never
+    collected, so this runs once the process holds only what it keeps anyway;
+    models and graphs made later are collected as before.
     """
     gc.collect()
     gc.freeze()
