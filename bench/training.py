@@ -21,6 +21,7 @@ from sklearn.metrics import classification_report
 from bench.backend import forget_dead_custom_gradients
 from bench.metrics import counted_confusion, validation_scores
 from bench.models import Builder
+from bench.tf_input import tf_dataset
 from strategies.base import NotApplicable, Sampler, Strategy
 
 OBJECTIVE = "val_macro_f1"
@@ -50,6 +51,8 @@ class EpochBatches(keras.utils.PyDataset):
 
     The strategy's sampler decides each epoch's index order (a shuffle, or an
     oversampled list), so resampling never duplicates feature arrays.
+    Keras takes it as it is on JAX and PyTorch; on TensorFlow it goes through
+    bench.tf_input, which yields the same batches.
     """
 
     def __init__(
@@ -254,10 +257,14 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
                     monitor="val_loss", factor=hp.get("reduce_lr_factor"), patience=hp.get("reduce_lr_patience")
                 )
             )
+        data: Any = batches
+        if keras.backend.backend() == "tensorflow":  # one tf.data iterator for the whole fit: bench.tf_input
+            data = tf_dataset(batches)  # shuffled already, as Keras shuffles a PyDataset
+            kwargs.update(steps_per_epoch=len(batches), shuffle=False)
         kwargs.setdefault("verbose", 0)
         started = time.perf_counter()
         history = model.fit(
-            batches,
+            data,
             class_weight=strategy.class_weight(hp, y_train),
             callbacks=callbacks,
             **kwargs,

@@ -1,0 +1,62 @@
+import random
+
+import keras
+import numpy as np
+import pytest
+
+from bench.tf_input import tf_dataset
+from bench.training import EpochBatches
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="TensorFlow's own input path; runs in the tensorflow tox env"
+)
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(70, 6)).astype("float32")
+Y = np.array([0] * 45 + [1] * 18 + [2] * 7)
+CLASS_WEIGHT = {0: 1.0, 1: 2.5, 2: 6.0}
+
+
+def oversampling_batches() -> EpochBatches:
+    """A sampler that draws with replacement, so every epoch's order depends on the batches' own generator."""
+    weights = 1 / np.bincount(Y)[Y]
+    return EpochBatches(X, Y, 3, 16, lambda rng: rng.choice(len(Y), size=90, p=weights / weights.sum()), seed=4)
+
+
+def trained_weights(fast_path: bool, epochs: int = 3) -> list[np.ndarray]:
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    batches = oversampling_batches()
+    if fast_path:
+        fast = {"steps_per_epoch": len(batches), "shuffle": False}
+        model.fit(tf_dataset(batches), epochs=epochs, class_weight=CLASS_WEIGHT, verbose=0, **fast)
+    else:
+        model.fit(batches, epochs=epochs, class_weight=CLASS_WEIGHT, verbose=0)
+    return model.get_weights()
+
+
+def test_fast_path_trains_bit_identically_to_keras_own_pydataset_path():
+    fast, keras_path = trained_weights(fast_path=True), trained_weights(fast_path=False)
+    assert all(np.array_equal(a, b) for a, b in zip(fast, keras_path, strict=True))
+    assert not np.array_equal(trained_weights(fast_path=True, epochs=2)[0], fast[0])  # it did train, epoch by epoch
+
+
+def test_each_epoch_holds_every_row_of_a_fresh_sampler_order():
+    batches, twin = oversampling_batches(), oversampling_batches()
+    stream = tf_dataset(batches).as_numpy_iterator()
+    for _ in range(2):
+        twin.on_epoch_end()
+        epoch = [next(stream) for _ in range(len(twin))]
+        x, y = (np.concatenate(part) for part in zip(*epoch, strict=True))
+        assert np.array_equal(np.sort(x, axis=0), np.sort(X[twin.order], axis=0))
+        assert np.array_equal(np.sort(y.argmax(1)), np.sort(Y[twin.order]))
+
+
+def test_the_global_random_state_is_left_alone():
+    """The prefetch thread draws ahead; a model seeded after the fit must not see it."""
+    random.seed(11)
+    before = random.getstate()
+    batches = oversampling_batches()
+    list(tf_dataset(batches).take(3 * len(batches)).as_numpy_iterator())
+    assert random.getstate() == before
