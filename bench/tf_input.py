@@ -6,15 +6,17 @@ iterator starts threads, some of which wait on timers. When those threads
 cannot spill onto another core (one core per worker with `--workers`, or a
 process pinned to one core) the process sits idle while they wait. Here the
 dataset never ends, so with `steps_per_epoch` Keras keeps one iterator for the
-whole fit; autotuning is off, since a prefetch of one batch is all it would
-tune.
+whole fit; autotuning is off (for the stage Keras appends for class weights
+too), since a prefetch of one batch is all it would tune.
 
 The batches are the ones Keras's PyDataset path makes, in the same order, so
 results are bit-identical: the sampler's order is drawn before each epoch
 (Keras calls `on_epoch_end` before the first one too), and the batches are
 shuffled as `fit(shuffle=True)` shuffles a PyDataset's batch indices, with
-Python's `random` in the state the model's seed left it. The other backends
-take the PyDataset itself.
+Python's `random` in the state the model's seed left it. That holds while
+nothing else in the fit draws from Python's `random` (nothing in this
+project does) and every epoch has as many batches as the first (as Keras's
+epoch count assumes too). The other backends take the PyDataset itself.
 """
 
 from __future__ import annotations
@@ -29,19 +31,29 @@ if TYPE_CHECKING:
     from bench.training import EpochBatches
 
 
-def tf_dataset(batches: EpochBatches) -> Any:
-    """An endless tf.data.Dataset of `batches`' (x, one-hot y) batches: fit it with steps_per_epoch=len(batches)."""
+def tf_fit_arguments(batches: EpochBatches) -> dict[str, Any]:
+    """`model.fit` keywords that feed `batches` as one endless tf.data.Dataset, an epoch every len(batches) steps."""
     import tensorflow as tf
 
-    # A copy of the global state: the prefetch thread draws ahead, and must not
-    # move the state under a model built after this fit.
+    steps = len(batches)
+    if not steps:  # Keras refuses an empty PyDataset; an endless empty dataset would never yield
+        raise ValueError("the training fold has no batches: the strategy's sampler drew no rows")
+    # The prefetch thread draws ahead by however far its timing lets it: shuffling
+    # with a copy of the state keeps the global one where this fit found it.
     shuffler = random.Random()
     shuffler.setstate(random.getstate())
+    iterators = 0
 
     def every_epoch() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        nonlocal iterators
+        iterators += 1
+        if iterators > 1:  # two would share the sampler and the shuffler, and their batches would interleave
+            raise RuntimeError("this dataset feeds a single iterator; make a new one for each fit")
         while True:
             batches.on_epoch_end()
-            batch_ids = list(range(len(batches)))
+            if len(batches) != steps:
+                raise RuntimeError(f"the sampler drew {len(batches)} batches for an epoch, not {steps} as before")
+            batch_ids = list(range(steps))
             shuffler.shuffle(batch_ids)
             for i in batch_ids:
                 yield batches[i]
@@ -49,4 +61,5 @@ def tf_dataset(batches: EpochBatches) -> Any:
     signature = tuple(tf.TensorSpec((None, *part.shape[1:]), tf.as_dtype(part.dtype)) for part in batches[0])
     options = tf.data.Options()
     options.autotune.enabled = False
-    return tf.data.Dataset.from_generator(every_epoch, output_signature=signature).prefetch(1).with_options(options)
+    dataset = tf.data.Dataset.from_generator(every_epoch, output_signature=signature).prefetch(1)
+    return {"x": dataset.with_options(options), "steps_per_epoch": steps, "shuffle": False}  # shuffled already

@@ -21,7 +21,7 @@ from sklearn.metrics import classification_report
 from bench.backend import forget_dead_custom_gradients
 from bench.metrics import counted_confusion, validation_scores
 from bench.models import Builder
-from bench.tf_input import tf_dataset
+from bench.tf_input import tf_fit_arguments
 from strategies.base import NotApplicable, Sampler, Strategy
 
 OBJECTIVE = "val_macro_f1"
@@ -257,14 +257,12 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
                     monitor="val_loss", factor=hp.get("reduce_lr_factor"), patience=hp.get("reduce_lr_patience")
                 )
             )
-        data: Any = batches
-        if keras.backend.backend() == "tensorflow":  # one tf.data iterator for the whole fit: bench.tf_input
-            data = tf_dataset(batches)  # shuffled already, as Keras shuffles a PyDataset
-            kwargs.update(steps_per_epoch=len(batches), shuffle=False)
+        # On TensorFlow, one tf.data iterator for the whole fit (bench.tf_input).
+        data = tf_fit_arguments(batches) if keras.backend.backend() == "tensorflow" else {"x": batches}
         kwargs.setdefault("verbose", 0)
         started = time.perf_counter()
         history = model.fit(
-            data,
+            **data,
             class_weight=strategy.class_weight(hp, y_train),
             callbacks=callbacks,
             **kwargs,

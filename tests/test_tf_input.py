@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from bench.tf_input import tf_dataset
+from bench.tf_input import tf_fit_arguments
 from bench.training import EpochBatches
 
 pytestmark = pytest.mark.skipif(
@@ -28,11 +28,8 @@ def trained_weights(fast_path: bool, epochs: int = 3) -> list[np.ndarray]:
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
     batches = oversampling_batches()
-    if fast_path:
-        fast = {"steps_per_epoch": len(batches), "shuffle": False}
-        model.fit(tf_dataset(batches), epochs=epochs, class_weight=CLASS_WEIGHT, verbose=0, **fast)
-    else:
-        model.fit(batches, epochs=epochs, class_weight=CLASS_WEIGHT, verbose=0)
+    data = tf_fit_arguments(batches) if fast_path else {"x": batches}
+    model.fit(**data, epochs=epochs, class_weight=CLASS_WEIGHT, verbose=0)
     return model.get_weights()
 
 
@@ -44,7 +41,7 @@ def test_fast_path_trains_bit_identically_to_keras_own_pydataset_path():
 
 def test_each_epoch_holds_every_row_of_a_fresh_sampler_order():
     batches, twin = oversampling_batches(), oversampling_batches()
-    stream = tf_dataset(batches).as_numpy_iterator()
+    stream = tf_fit_arguments(batches)["x"].as_numpy_iterator()
     for _ in range(2):
         twin.on_epoch_end()
         epoch = [next(stream) for _ in range(len(twin))]
@@ -54,9 +51,23 @@ def test_each_epoch_holds_every_row_of_a_fresh_sampler_order():
 
 
 def test_the_global_random_state_is_left_alone():
-    """The prefetch thread draws ahead; a model seeded after the fit must not see it."""
+    """The prefetch thread draws ahead by however far its timing lets it; the global state must not depend on that."""
     random.seed(11)
     before = random.getstate()
     batches = oversampling_batches()
-    list(tf_dataset(batches).take(3 * len(batches)).as_numpy_iterator())
+    list(tf_fit_arguments(batches)["x"].take(3 * len(batches)).as_numpy_iterator())
     assert random.getstate() == before
+
+
+def test_a_second_iterator_is_refused():
+    """Two would share the sampler and the shuffler: batches would interleave between them."""
+    dataset = tf_fit_arguments(oversampling_batches())["x"]
+    next(iter(dataset))
+    with pytest.raises(Exception, match="single iterator"):
+        next(iter(dataset))
+
+
+def test_an_empty_fold_is_refused_rather_than_fed_forever():
+    empty = EpochBatches(X, Y, 3, 16, lambda rng: np.array([], dtype=int), seed=1)
+    with pytest.raises(ValueError, match="no batches"):
+        tf_fit_arguments(empty)
