@@ -71,3 +71,13 @@ def test_an_empty_fold_is_refused_rather_than_fed_forever():
     empty = EpochBatches(X, Y, 3, 16, lambda rng: np.array([], dtype=int), seed=1)
     with pytest.raises(ValueError, match="no batches"):
         tf_fit_arguments(empty)
+
+
+def test_an_epoch_with_another_batch_count_is_an_error_not_a_misalignment():
+    shrinking = iter([70, 70, 30])  # the first draw is EpochBatches' own, the next two are the epochs'
+    batches = EpochBatches(X, Y, 3, 16, lambda rng: rng.permutation(len(Y))[: next(shrinking)], seed=1)
+    stream = tf_fit_arguments(batches)["x"].as_numpy_iterator()
+    for _ in range(len(batches)):
+        next(stream)
+    with pytest.raises(Exception, match="batches for an epoch"):
+        next(stream)
