@@ -11,12 +11,15 @@ from bench.registry import Entry, Tunable
 from strategies import STRATEGIES
 
 
+def _param(entry: Entry[object], key: str) -> str:
+    """`key=default`, `(tuned)` when the tuner chooses, and the valid range when one is declared."""
+    value = entry.params[key]
+    text = f"{key}={value} (tuned)" if isinstance(value, Tunable) else f"{key}={value}"
+    return f"{text} in {entry.bounds[key]}" if key in entry.bounds else text
+
+
 def _params(entry: Entry[object]) -> str:
-    parts = [
-        f"{key}={value} (tuned)" if isinstance(value, Tunable) else f"{key}={value}"
-        for key, value in entry.params.items()
-    ]
-    return ", ".join(parts)
+    return ", ".join(_param(entry, key) for key in entry.params)
 
 
 WIDTH = 22  # the longest name ('posthoc-logit-adjust') plus room
@@ -37,5 +40,11 @@ def catalog() -> str:
     lines = _section("strategies (combine with +, e.g. stratify+class-weight)", STRATEGIES)
     lines += ["", *_section("datasets", DATASETS), "", *_section("models", MODELS), "", "tuners:"]
     lines += [f"  {name:<{WIDTH}} {text}" for name, text in TUNERS.items()]
-    lines += ["", "Specs: name or name[key=value,...]; a parameter marked (tuned) is searched unless given."]
+    lines += [
+        "",
+        "Specs: name or name[key=value,...]; a parameter marked (tuned) is searched unless given; "
+        "'in [a, b)' is its valid range.",
+        "Your own strategy: path/to/file.py:ClassName[key=value,...] or package.module:ClassName, a "
+        "strategies.StrategyPart subclass (see studies/my_strategy.py).",
+    ]
     return "\n".join(lines)

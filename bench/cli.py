@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="mlp, cnn, rnn, auto, or your own module:function / file.py:function")
     run.add_argument("--target", help="class-label column of a CSV given by its path")
     run.add_argument("--tuner", choices=sorted(TUNERS))
+    run.add_argument("--tuning", metavar="MODE", help="per-seed (quick, full), once (smoke) or cv[k=K]")
+    run.add_argument("--search", choices=["joint", "staged"], help="staged: model knobs tuned once, on baseline")
+    run.add_argument(
+        "--budget", choices=["epochs", "steps"], help="steps: every strategy takes as many optimiser steps"
+    )
     run.add_argument("--max-trials", type=int, dest="max_trials")
     run.add_argument("--epochs", type=int)
     run.add_argument("--seeds", type=int, help="repetitions per strategy")
@@ -101,6 +106,9 @@ def command_run(args: argparse.Namespace) -> int:
         "model",
         "target",
         "tuner",
+        "tuning",
+        "search",
+        "budget",
         "max_trials",
         "epochs",
         "seeds",

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import UserError, closest, unknown
-from bench.specs import Spec, parse_composite, parse_spec
+from bench.specs import Spec, anchor_files, parse_composite, parse_spec
+from bench.store import PROTOCOL
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,6 +26,15 @@ else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
 EXECUTORS = ("local", "dask")
+TUNING = {
+    "once": "one search per (dataset, strategy) on one seed's train/validation; its winner serves every seed",
+    "per-seed": "nested: each seed searches on its own train/validation, so no choice sees another seed's test rows",
+    "cv": "cv[k=K]: trials scored by mean validation macro-F1 over K stratified folds of one seed's pool",
+}
+SEARCHES = {
+    "joint": "each strategy's search tunes the model's knobs and its own together",
+    "staged": "the model's knobs are tuned once per dataset on baseline; each strategy tunes only its own on top",
+}
 FIVE_STRATEGIES = ("baseline", "stratify", "class-weight", "oversample", "focal")
 TUNERS = {
     "random": "random search over the space (keras-tuner RandomSearch)",
@@ -44,6 +54,9 @@ class StudyConfig:
     model: str = "auto"
     target: str = ""  # class-label column of a CSV named by its path alone
     tuner: str = "random"
+    tuning: str = "once"  # once | per-seed | cv[k=K] (TUNING); the quick and full profiles set per-seed
+    search: str = "joint"  # joint | staged (SEARCHES)
+    budget: str = "epochs"  # epochs | steps: the same epochs, or the same optimiser steps, for every strategy
     max_trials: int = 4
     epochs: int = 30
     patience: int = 5
@@ -78,6 +91,16 @@ class StudyConfig:
         return tuple(self.seed + i for i in range(self.seeds))
 
     @property
+    def cv_folds(self) -> int:
+        """K of `cv[k=K]` tuning; 0 for the other modes."""
+        spec = parse_spec(self.tuning)
+        return int(spec.kwargs.get("k", 3)) if spec.name == "cv" else 0
+
+    def search_seed(self, seed: int) -> int:
+        """The seed whose search a cell of `seed` uses: its own with per-seed tuning, else 0 (the shared search)."""
+        return seed if self.tuning == "per-seed" else 0
+
+    @property
     def tuner_seed(self) -> int:
         # keras-tuner replaces seed=0 with a random one, so never hand it 0.
         return self.seed + 10_000
@@ -86,27 +109,18 @@ class StudyConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def fingerprint(self) -> str:
-        """Hash of the fields that change results (not naming, output or display options)."""
-        decisive = {
-            k: v
-            for k, v in self.to_dict().items()
-            if k not in _NOT_DECISIVE and not (k in _ADDED_LATER and v == _FIELDS[k].default)
-        }
-        if any(spec.name in _REDRAWN for composite in self.strategy_specs for spec in composite):
-            decisive["index_draws"] = "numpy-per-class"
-        return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
+        """Hash of the fields that change results (not naming, output or display options) and the protocol version."""
+        decisive = {k: v for k, v in self.to_dict().items() if k not in _NOT_DECISIVE}
+        return hashlib.sha256(json.dumps({**decisive, "protocol": PROTOCOL}, sort_keys=True).encode()).hexdigest()[:16]
 
 
 _NOT_DECISIVE = ("name", "profile", "out", "live", "tensorboard", "workers", "executor", "scheduler")
-# Decisive fields newer than some stores: left out of the fingerprint at their default, so those stores still resume.
-_ADDED_LATER = ("mixed_precision",)
-# Strategies whose random draws changed (per-class numpy draws replaced imbalanced-learn's): a study
-# made with the old draws is a different study, so it is not resumed into a mix of both.
-_REDRAWN = ("oversample", "undersample")
+# Tuning per seed where a study's numbers count: on the quick study, the first seed's winner won on no other seed
+# for baseline, which moved its macro-F1 by 0.06 and every verdict against it (README, "Tuning").
 PROFILES: dict[str, dict[str, Any]] = {
-    "smoke": {"seeds": 1, "max_trials": 1, "epochs": 2, "patience": 2, "min_epochs": 0},
-    "quick": {"seeds": 5, "max_trials": 4, "epochs": 30, "patience": 5, "min_epochs": 10},
-    "full": {"seeds": 10, "max_trials": 30, "epochs": 200, "patience": 15, "min_epochs": 20},
+    "smoke": {"seeds": 1, "max_trials": 1, "epochs": 2, "patience": 2, "min_epochs": 0, "tuning": "once"},
+    "quick": {"seeds": 5, "max_trials": 4, "epochs": 30, "patience": 5, "min_epochs": 10, "tuning": "per-seed"},
+    "full": {"seeds": 10, "max_trials": 30, "epochs": 200, "patience": 15, "min_epochs": 20, "tuning": "per-seed"},
 }
 _FIELDS = {f.name: f for f in fields(StudyConfig)}
 _LIST_FIELDS = ("datasets", "strategies")
@@ -133,7 +147,7 @@ def refuse_unknown_keys(values: dict[str, Any], source: str) -> None:
 
 
 def anchor_paths(values: dict[str, Any], study_file: Path) -> dict[str, Any]:
-    """A study file's dataset and model paths, made relative to the file's own folder.
+    """A study file's dataset, model and strategy paths, made relative to the file's own folder.
 
     So a study file and its data can move together, and the same file gives the
     same study from any working directory.
@@ -144,9 +158,10 @@ def anchor_paths(values: dict[str, Any], study_file: Path) -> dict[str, Any]:
     anchored = dict(values)
     if isinstance(datasets := values.get("datasets"), list) and all(isinstance(d, str) for d in datasets):
         anchored["datasets"] = [str(expand(parse_spec(text), base=base)) for text in datasets]
-    if isinstance(model := values.get("model"), str) and ".py:" in model:
-        file, _, function = model.rpartition(":")
-        anchored["model"] = f"{base / file}:{function}"
+    if isinstance(model := values.get("model"), str):
+        anchored["model"] = anchor_files(model, base)
+    if isinstance(strategies := values.get("strategies"), list) and all(isinstance(s, str) for s in strategies):
+        anchored["strategies"] = [anchor_files(text, base) for text in strategies]
     return anchored
 
 
@@ -186,6 +201,23 @@ def _check_type(key: str, value: Any) -> None:
         raise UserError(f"'{key}' must be {expected.__name__}, got {value!r}")
 
 
+def _check_tuning(config: StudyConfig) -> None:
+    spec = parse_spec(config.tuning)
+    if spec.name not in TUNING:
+        raise unknown("tuning mode", spec.name, TUNING)
+    allowed = {"k"} if spec.name == "cv" else set()
+    if extra := set(spec.kwargs) - allowed:
+        raise UserError(f"tuning mode {spec.name} takes {'k' if allowed else 'no parameters'}, not {sorted(extra)[0]}")
+    if spec.name == "cv":
+        k = spec.kwargs.get("k", 3)
+        if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= 10:
+            raise UserError(f"cv tuning needs a whole number of folds k from 2 to 10, got {k!r}; e.g. cv[k=3]")
+        if config.tuner == "hyperband":
+            raise UserError(
+                "cv tuning scores every trial on K folds, which hyperband cannot continue; use random or bayesian"
+            )
+
+
 def _check_ranges(config: StudyConfig) -> None:
     for key in ("seeds", "max_trials", "epochs", "patience", "workers"):
         if getattr(config, key) < 1:
@@ -204,6 +236,15 @@ def _check_ranges(config: StudyConfig) -> None:
         raise UserError(f"'val_fraction' must be between 0 and 1, got {config.val_fraction}")
     if config.tuner not in TUNERS:
         raise unknown("tuner", config.tuner, TUNERS)
+    _check_tuning(config)
+    if config.search not in SEARCHES:
+        raise unknown("search", config.search, SEARCHES)
+    if config.budget not in ("epochs", "steps"):
+        raise unknown("budget", config.budget, ("epochs", "steps"))
+    if config.budget == "steps" and config.tuner == "hyperband":
+        raise UserError("a budget in steps scales each strategy's epochs, which hyperband schedules itself; use random")
+    if config.search == "staged" and "baseline" not in config.strategies:
+        raise UserError("a staged search tunes the model's knobs on baseline first: add baseline to the strategies")
     if not config.name or any(c in config.name for c in "/\\") or config.name.startswith("."):
         raise UserError(f"study name '{config.name}' must be a plain folder name")
     for text in config.datasets:

@@ -70,19 +70,19 @@ def counted_confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) 
 
 
 def validation_scores(matrix: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """Macro-F1, balanced accuracy and per-class recall from one confusion matrix, as scikit-learn defines them.
+    """Macro-F1, macro-recall and per-class recall over every class, as the test score defines them.
 
-    Validation is scored after every epoch of every trial. scikit-learn's
-    f1_score, balanced_accuracy_score and recall_score each validate and
-    count the labels again: 3.5 ms together on 70 samples, a fifth of a small
-    epoch, against 0.6 ms for confusion_matrix alone. The sums below follow
-    their definitions (macro-F1 over the classes in y_true or y_pred,
-    balanced accuracy over the classes in y_true, zero_division=0);
-    tests/test_metrics.py holds them to scikit-learn's values.
+    Every class counts, also one absent from the validation fold (it scores 0,
+    as in scikit-learn with `labels=` all classes and zero_division=0):
+    averaging over the classes present would reward a model for never
+    predicting the class a fold lacks, in tuning, early stopping and every
+    post-hoc choice. Computed from one confusion matrix because
+    scikit-learn's f1_score and recall_score each validate and count the
+    labels again (3.5 ms together on 70 samples, a fifth of a small epoch);
+    tests/test_metrics.py holds these sums to scikit-learn's values.
     """
     tp = np.diag(matrix).astype(float)
     actual, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
     recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
-    seen = actual + predicted > 0
-    f1 = np.divide(2 * tp, actual + predicted, out=np.zeros_like(tp), where=seen)
-    return float(f1[seen].mean()), float(recall[actual > 0].mean()), recall
+    f1 = np.divide(2 * tp, actual + predicted, out=np.zeros_like(tp), where=actual + predicted > 0)
+    return float(f1.mean()), float(recall.mean()), recall

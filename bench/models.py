@@ -3,23 +3,34 @@
 The harness, not the builder, compiles the model with the strategy's loss; a
 builder only decides architecture, so the same builder serves every strategy
 and a user's own builder (`--model module:function`) plugs in the same way.
+The built-in models begin with a Normalization layer that the harness sets
+to the training fold's statistics (bench.training.adapt_fold_normalization),
+so raw uint8 pixels and pre-scaled inputs train alike; a user's model gets
+the arrays as they are, unless it holds a layer of that name too.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.errors import UserError, closest
+from bench.errors import UserError
 from bench.registry import Entry, Registry
+from bench.user_code import load_named
 
 Builder = Callable[[Any, tuple[int, ...], int], Any]
+# A Normalization layer of this name, applied to the model's inputs, is set to training-fold statistics.
+FOLD_NORMALIZATION = "fold_normalization"
+
+
+def fold_normalization(inputs: Any, axis: int | tuple[int, ...] = -1) -> Any:
+    """The model's inputs standardised along `axis` with training-fold statistics, which the harness sets."""
+    import keras
+
+    return keras.layers.Normalization(axis=axis, name=FOLD_NORMALIZATION)(inputs)
 
 
 def mlp(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
@@ -27,7 +38,8 @@ def mlp(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
     import keras
 
     inputs = keras.Input(shape=input_shape)
-    x = keras.layers.Flatten()(inputs)
+    per_feature = tuple(range(1, len(input_shape) + 1))
+    x = keras.layers.Flatten()(fold_normalization(inputs, per_feature))
     for i in range(hp.Int("mlp_layers", 1, 2)):
         x = keras.layers.Dense(hp.Choice(f"mlp_units_{i}", [64, 128, 256]), activation="relu")(x)
         x = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.1))(x)
@@ -39,7 +51,7 @@ def cnn(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
     import keras
 
     inputs = keras.Input(shape=input_shape)
-    x = inputs
+    x = fold_normalization(inputs)  # per channel
     if hp.Boolean("cnn_flip", default=False):  # augmentation: active in training only
         x = keras.layers.RandomFlip("horizontal")(x)
     filters = hp.Choice("cnn_filters", [16, 32, 64])
@@ -62,7 +74,7 @@ def rnn(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
 
     inputs = keras.Input(shape=input_shape)
     cell = keras.layers.LSTM if hp.Choice("rnn_cell", ["lstm", "gru"]) == "lstm" else keras.layers.GRU
-    x = cell(hp.Choice("rnn_units", [32, 64, 128]))(inputs)
+    x = cell(hp.Choice("rnn_units", [32, 64, 128]))(fold_normalization(inputs))  # per feature
     x = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.1))(x)
     return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name="rnn")
 
@@ -81,33 +93,7 @@ AUTO = {3: "cnn", 2: "rnn"}
 @functools.cache
 def user_builder(text: str) -> Builder:
     """`package.module:function` or `path/to/file.py:function`; imported only because the user named it."""
-    module_name, _, function = text.rpartition(":")
-    if not module_name or not function:
-        raise UserError(f"model '{text}': write module:function, e.g. my_models:build or studies/my_model.py:build")
-    try:
-        if module_name.endswith(".py"):
-            path = Path(module_name)
-            if not path.is_file():
-                raise UserError(f"model file not found: {path}")
-            spec = importlib.util.spec_from_file_location(f"bench_user_model_{path.stem}", path)
-            assert spec is not None and spec.loader is not None  # a .py file always has a loader
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-    except UserError:
-        raise
-    except Exception as exc:  # the user's module failed to import: say so in one line
-        if isinstance(exc, ImportError):
-            from bench.backend import load_backend
-
-            load_backend()  # a missing Keras backend is reported as such, with how to install it
-        raise UserError(f"cannot import model module {module_name}: {type(exc).__name__}: {exc}") from None
-    builder = getattr(module, function, None)
-    if not callable(builder):
-        names = [n for n in dir(module) if not n.startswith("_")]
-        raise UserError(f"model module {module_name} has no function '{function}'{closest(function, names)}")
-    return builder
+    return load_named(text, "model", "function", callable, "my_models:build or studies/my_model.py:build")
 
 
 def resolve_model(name: str, input_shape: tuple[int, ...]) -> tuple[str, Builder]:

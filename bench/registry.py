@@ -48,12 +48,55 @@ class Unset:
 Param = Value | Tunable | Unset
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The valid range of a numeric parameter, checked before anything is written.
+
+    A value outside it would otherwise fail mid-study (a division by zero in
+    every trial) or run silently with a meaningless setting (a negative focal
+    gamma). None leaves that side open.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False
+        above = self.low is None or value > self.low or (self.low_inclusive and value == self.low)
+        below = self.high is None or value < self.high or (self.high_inclusive and value == self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        low = "(-inf" if self.low is None else f"{'[' if self.low_inclusive else '('}{self.low:.15g}"
+        high = "inf)" if self.high is None else f"{self.high:.15g}{']' if self.high_inclusive else ')'}"
+        return f"{low}, {high}"
+
+
 def declared_type(default: Param) -> type:
     if isinstance(default, Tunable):
         return type(default.choices[0])
     if isinstance(default, Unset):
         return default.kind
     return type(default)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A parameter a class declares about itself: its default (or the tuner's choices) and valid range.
+
+    Its type is the default's. Kept on the class it configures (strategies'
+    `parameters`), so what a spec may set is read where it is used.
+    """
+
+    default: Value | Tunable
+    bounds: Bounds | None = None
+
+    @property
+    def kind(self) -> type:
+        return declared_type(self.default)
 
 
 @dataclass(frozen=True)
@@ -65,9 +108,17 @@ class Entry(Generic[T]):
     factory: Callable[..., T]
     params: dict[str, Param] = field(default_factory=dict)
     reference: str = ""
+    bounds: dict[str, Bounds] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if stray := set(self.bounds) - set(self.params):
+            raise ValueError(f"{self.name}: bounds for undeclared parameter(s) {', '.join(sorted(stray))}")
 
     def arguments(self, spec: Spec) -> dict[str, Param | None]:
-        """Defaults overlaid with the spec's parameters, each type-checked; Unset ones left out become None."""
+        """Defaults overlaid with the spec's parameters, each type- and range-checked; Unset ones left out become None.
+
+        Tunable choices are checked too, so a tuner can never pick a value a spec could not give.
+        """
         values: dict[str, Param | None] = {k: None if isinstance(v, Unset) else v for k, v in self.params.items()}
         for key, value in spec.params:
             if key not in self.params:
@@ -76,6 +127,13 @@ class Entry(Generic[T]):
                     f"{self.name}: unknown parameter '{key}'{closest(key, self.params)}; valid parameters: {valid}"
                 )
             values[key] = coerce(self.name, key, value, declared_type(self.params[key]))
+        written = spec.kwargs
+        for key, bounds in self.bounds.items():
+            given = values[key]
+            for value in given.choices if isinstance(given, Tunable) else (given,):
+                if value is not None and value not in bounds:
+                    shown = written.get(key, value)  # as the user wrote it: 0, not 0.0
+                    raise UserError(f"{self.name}: parameter '{key}' must be in {bounds}, got {shown!r}")
         return values
 
     def canonical(self, spec: Spec) -> Spec:

@@ -85,6 +85,7 @@ def environment() -> dict[str, str]:
     return found
 
 
+MODEL_STAGE = "baseline"  # a staged search tunes the model's knobs on this strategy, once per dataset (and seed)
 Queued = tuple[Callable[..., Any], tuple[Any, ...], Callable[[], None], Callable[[Future], None]]
 
 
@@ -103,6 +104,7 @@ class Runner:
         self.executor, self.local = executor, SerialExecutor(study)
         self.queue: deque[Queued] = deque()  # task, its arguments, on start, on result
         self.running: dict[Future, Callable[[Future], None]] = {}
+        self.waiting: dict[tuple[str, int], list[tuple[str, list[Cell]]]] = {}  # staged: searches awaiting the model
 
     def reused_base(self, strategy_name: str) -> str | None:
         """For a post-hoc strategy whose trained counterpart is in the study: that counterpart's name."""
@@ -111,6 +113,18 @@ class Runner:
         if strategy.posthoc_part is not None and base in self.study.strategies:
             return base
         return None
+
+    def version(self, strategy: str) -> str:
+        return self.study.strategies[strategy].version
+
+    def skip_planned(self) -> None:
+        """Cells whose strategy said, when the study was planned, that it cannot run on that seed's training fold."""
+        status = {row["key"]: row["status"] for row in self.store.cells()}
+        for cell in self.study.cells:
+            if (reason := self.study.skipped.get(cell.key)) and status[cell.key] not in FINAL:
+                self.store.start_cell(cell.key)
+                self.store.skip_cell(cell.key, reason)
+                self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, f"skipped: {reason}")
 
     def pending_groups(self) -> list[tuple[str, str, list[Cell]]]:
         """(dataset, strategy, unfinished cells) in study order; post-hoc strategies after the rest."""
@@ -134,6 +148,7 @@ class Runner:
         enable_determinism()
         # predict_on_batch retraces once per array shape (validation, test): expected, not news.
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        self.skip_planned()
         groups = self.pending_groups()
         for dataset, strategy, cells in groups:
             if not self.reused_base(strategy):
@@ -156,20 +171,43 @@ class Runner:
                 self.running.pop(future)(future)
 
     def start_group(self, dataset: str, strategy: str, cells: list[Cell]) -> None:
-        best = self.store.best_hyperparameters(dataset, strategy)
-        if best is not None:
-            self.queue.extend(self.cell_work(cells, best))
-            return
-        if any(row["dataset"] == dataset and row["strategy"] == strategy for row in self.store.searches()):
-            shutil.rmtree(self.directory / "tuner" / project_name(dataset, strategy), ignore_errors=True)
+        """Queue the cells of each search that is done, and the searches that are not (per seed, with per-seed tuning).
+
+        With a staged search a strategy's search waits for the model stage
+        (baseline's search of the same dataset and seed), whose winner it holds fixed.
+        """
+        config = self.study.config
+        by_search: dict[int, list[Cell]] = {}
+        for cell in cells:
+            by_search.setdefault(config.search_seed(cell.seed), []).append(cell)
+        for seed, mine in by_search.items():
+            best = self.store.best_hyperparameters(dataset, strategy, seed, self.version(strategy))
+            if best is not None:
+                self.queue.extend(self.cell_work(mine, best))
+            elif config.search == "staged" and strategy != MODEL_STAGE:
+                stage = self.store.best_hyperparameters(dataset, MODEL_STAGE, seed, self.version(MODEL_STAGE))
+                if stage is None:
+                    self.waiting.setdefault((dataset, seed), []).append((strategy, mine))
+                else:
+                    self.queue_search(dataset, strategy, seed, mine, stage)
+            else:
+                self.queue_search(dataset, strategy, seed, mine, None)
+
+    def queue_search(
+        self, dataset: str, strategy: str, seed: int, cells: list[Cell], fixed: dict[str, Any] | None
+    ) -> None:
+        if any(
+            (row["dataset"], row["strategy"], row["seed"]) == (dataset, strategy, seed) for row in self.store.searches()
+        ):
+            shutil.rmtree(self.directory / "tuner" / project_name(dataset, strategy, seed), ignore_errors=True)
         serial = isinstance(self.executor, SerialExecutor)
         trial_done = self.progress.trial_done if serial else None  # a callback cannot cross processes
         self.queue.append(
             (
                 search_task,
-                (self.directory, dataset, strategy, trial_done),
+                (self.directory, dataset, strategy, trial_done, seed, fixed),
                 lambda: self.progress.search(dataset, strategy, self.study.config.max_trials),
-                lambda future: self.searched(dataset, strategy, cells, future),
+                lambda future: self.searched(dataset, strategy, seed, cells, future),
             )
         )
 
@@ -186,15 +224,29 @@ class Runner:
 
     # -- recording -------------------------------------------------------------
 
-    def searched(self, dataset: str, strategy: str, cells: list[Cell], future: Future) -> None:
+    def searched(self, dataset: str, strategy: str, seed: int, cells: list[Cell], future: Future) -> None:
         try:
             outcome = future.result()
         except Exception as exc:  # the worker itself died (search_task catches its own failures)
             outcome = SearchOutcome(None, [], 0.0, f"tuning failed: {type(exc).__name__}: {exc}")
         self.store.save_search(
-            dataset, strategy, outcome.best, outcome.trials, outcome.seconds, outcome.error, outcome.compute_seconds
+            dataset,
+            strategy,
+            outcome.best,
+            outcome.trials,
+            outcome.seconds,
+            outcome.error,
+            outcome.compute_seconds,
+            seed=seed,
+            version=self.version(strategy),
         )
         self.progress.search_done(dataset, strategy, outcome.error)
+        if strategy == MODEL_STAGE:
+            for waiting, waiting_cells in self.waiting.pop((dataset, seed), []):
+                if outcome.best is not None:
+                    self.queue_search(dataset, waiting, seed, waiting_cells, outcome.best)
+                else:
+                    self.fail_unsearched(waiting_cells, f"the model stage (baseline's search) failed: {outcome.error}")
         if outcome.best is not None:
             work = self.cell_work(cells, outcome.best)
             if self.executor.capacity > 1:
@@ -205,14 +257,19 @@ class Runner:
             else:
                 self.queue.extendleft(reversed(work))
             return
-        for cell in cells:
-            self.store.start_cell(cell.key)
-            if outcome.not_applicable:
+        if outcome.not_applicable:
+            for cell in cells:
+                self.store.start_cell(cell.key)
                 self.store.skip_cell(cell.key, outcome.error)
                 self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, f"skipped: {outcome.error}")
-            else:
-                self.store.fail_cell(cell.key, outcome.error)
-                self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, "failed (no tuned hyperparameters)")
+        else:
+            self.fail_unsearched(cells, outcome.error)
+
+    def fail_unsearched(self, cells: list[Cell], error: str) -> None:
+        for cell in cells:
+            self.store.start_cell(cell.key)
+            self.store.fail_cell(cell.key, error)
+            self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, "failed (no tuned hyperparameters)")
 
     def record(self, cell: Cell, future: Future) -> None:
         try:
@@ -242,17 +299,18 @@ class Runner:
         return Trained(val_logits, test_logits, history, samples_per_epoch)
 
     def run_posthoc(self, dataset: str, strategy: str, base: str, cells: list[Cell]) -> None:
-        best = self.store.best_hyperparameters(dataset, strategy)
-        if best is None:
-            best = self.store.best_hyperparameters(dataset, base)
-            error = "" if best is not None else f"no tuned hyperparameters of {base} to reuse"
-            self.store.save_search(dataset, strategy, best, [], 0.0, error)
         for cell in cells:
-            self.store.start_cell(cell.key)
+            seed = self.study.config.search_seed(cell.seed)
+            version = self.version(strategy)
+            best = self.store.best_hyperparameters(dataset, strategy, seed, version)
             if best is None:
-                self.store.fail_cell(cell.key, f"no tuned hyperparameters of {base} to reuse")
-                self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, "failed (no tuned hyperparameters)")
+                best = self.store.best_hyperparameters(dataset, base, seed, self.version(base))
+                error = "" if best is not None else f"no tuned hyperparameters of {base} to reuse"
+                self.store.save_search(dataset, strategy, best, [], 0.0, error, seed=seed, version=version)
+            if best is None:
+                self.fail_unsearched([cell], f"no tuned hyperparameters of {base} to reuse")
                 continue
+            self.store.start_cell(cell.key)
             self.record(cell, self.local.submit(self.posthoc_cell, cell, best, base))
 
     def posthoc_cell(self, study: Study, cell: Cell, best: dict[str, Any], base: str) -> Any:

@@ -4,13 +4,15 @@ Datasets, strategies and their composites (``stratify+class-weight``) are all
 written this way on the command line and in study files, so a result row can be
 traced back to exactly what produced it. Canonical text (keys sorted, values
 normalised) is what the store hashes, so ``focal[gamma=2]`` and
-``focal[gamma=2.0]`` name the same cell.
+``focal[gamma=2.0]`` name the same cell. A user's own code is named the same
+way, by its file and name: ``studies/my_strategy.py:SquareRootWeights[power=0.5]``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.errors import UserError
@@ -64,7 +66,10 @@ def parse_spec(text: str) -> Spec:
     """Parse one spec; the error says what a valid spec looks like."""
     match = _SPEC.match(text)
     if not match:
-        raise UserError(f"cannot read spec '{text}': write name or name[key=value,...], e.g. digits-lt[ratio=100]")
+        raise UserError(
+            f"cannot read spec '{text}': write name or name[key=value,...], e.g. digits-lt[ratio=100] "
+            "(a file path in a name: letters, digits and _ . - / only)"
+        )
     params: dict[str, Value] = {}
     for item in filter(None, (p.strip() for p in (match["params"] or "").split(","))):
         key, sep, value = item.partition("=")
@@ -77,8 +82,8 @@ def parse_spec(text: str) -> Spec:
     return Spec(match["name"], tuple(sorted(params.items())))
 
 
-def parse_composite(text: str) -> tuple[Spec, ...]:
-    """Split ``a+b[k=v]`` into its parts; '+' inside brackets is not a separator."""
+def split_parts(text: str) -> list[str]:
+    """The parts of ``a+b[k=v]`` as written; '+' inside brackets is not a separator (nor allowed in a path)."""
     parts, depth, current = [], 0, []
     for char in text:
         depth += char == "["
@@ -89,9 +94,31 @@ def parse_composite(text: str) -> tuple[Spec, ...]:
         else:
             current.append(char)
     parts.append("".join(current))
+    return parts
+
+
+def parse_composite(text: str) -> tuple[Spec, ...]:
+    """Split ``a+b[k=v]`` into its parsed parts."""
+    parts = split_parts(text)
     if any(not p.strip() for p in parts):
         raise UserError(f"empty part in '{text}': join strategies as a+b, e.g. stratify+focal")
     return tuple(parse_spec(p) for p in parts)
+
+
+def anchor_files(text: str, base: Path) -> str:
+    """`text` with every part naming a `file.py:name` re-rooted at `base`, all else as written.
+
+    A study file names its own models and strategies relative to itself, so
+    it and its code can move together and run from any working directory.
+    """
+    anchored = []
+    for part in split_parts(text):
+        match = _SPEC.match(part)
+        if match and ".py:" in (name := match["name"]):
+            file, _, attribute = name.rpartition(":")
+            part = f"{part[: match.start('name')]}{base / file}:{attribute}{part[match.end('name') :]}"
+        anchored.append(part)
+    return "+".join(anchored)
 
 
 def coerce(owner: str, key: str, value: Any, expected: type) -> Value:

@@ -22,7 +22,13 @@ import numpy as np
 
 from bench.errors import UserError
 
-SCHEMA_VERSION = 3  # 2: predictions keep logits (post-hoc reuse); 3: fit/predict seconds of cells and searches
+# 2: predictions keep logits (post-hoc reuse); 3: fit/predict seconds of cells and searches; 4: the protocol is recorded
+SCHEMA_VERSION = 4
+# The evaluation protocol whose numbers a store holds. 2: every validation score over all classes, every class in
+# validation and test where the data allows, trials scored at the epoch their fit keeps, built-in models normalise
+# inputs with training-fold statistics, class weights counted from the training fold and given per sample (deferred
+# re-weighting on every backend), LDAM on cosine logits. Numbers of two protocols are never mixed in one study.
+PROTOCOL = 2
 STORE_NAME = "bench.sqlite"
 FINAL = ("done", "skipped")  # cells a rerun leaves alone
 
@@ -32,11 +38,12 @@ CREATE TABLE IF NOT EXISTS datasets (
     dataset TEXT PRIMARY KEY, class_names TEXT NOT NULL, model TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS searches (
     dataset TEXT NOT NULL, strategy TEXT NOT NULL, status TEXT NOT NULL,
-    best_hp TEXT, seconds REAL, error TEXT, compute_seconds REAL, PRIMARY KEY (dataset, strategy));
+    best_hp TEXT, seconds REAL, error TEXT, compute_seconds REAL, seed INTEGER NOT NULL DEFAULT 0,
+    version TEXT NOT NULL DEFAULT '', PRIMARY KEY (dataset, strategy, seed));
 CREATE TABLE IF NOT EXISTS trials (
     dataset TEXT NOT NULL, strategy TEXT NOT NULL, trial_id TEXT NOT NULL, status TEXT NOT NULL,
-    objective REAL, hyperparameters TEXT NOT NULL, message TEXT,
-    PRIMARY KEY (dataset, strategy, trial_id));
+    objective REAL, hyperparameters TEXT NOT NULL, message TEXT, seed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (dataset, strategy, seed, trial_id));
 CREATE TABLE IF NOT EXISTS cells (
     key TEXT PRIMARY KEY, dataset TEXT NOT NULL, strategy TEXT NOT NULL, seed INTEGER NOT NULL,
     position INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
@@ -135,7 +142,23 @@ def _time_compute(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE searches ADD COLUMN compute_seconds REAL")
 
 
-MIGRATIONS = {1: _keep_logits, 2: _time_compute}  # from schema N to N + 1
+def _record_protocol(db: sqlite3.Connection) -> None:
+    """Schema 3 -> 4: the store says which protocol made its numbers (older ones: protocol 1), and a search
+    belongs to a seed (0: one search for every seed, the only kind protocol 1 had), so tables are rebuilt
+    with the seed in their keys."""
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('protocol', '1')")
+    columns = {
+        "searches": "dataset, strategy, status, best_hp, seconds, error, compute_seconds",
+        "trials": "dataset, strategy, trial_id, status, objective, hyperparameters, message",
+    }
+    for table, kept in columns.items():
+        db.execute(f"ALTER TABLE {table} RENAME TO {table}_3")
+        db.execute(next(s for s in _SCHEMA.split(";") if f"EXISTS {table} (" in s))
+        db.execute(f"INSERT INTO {table} ({kept}) SELECT {kept} FROM {table}_3")
+        db.execute(f"DROP TABLE {table}_3")
+
+
+MIGRATIONS = {1: _keep_logits, 2: _time_compute, 3: _record_protocol}  # from schema N to N + 1
 
 
 class Store:
@@ -175,6 +198,13 @@ class Store:
         if path.exists():
             store = cls(path)
             store._check_version()
+            if (made_by := store.meta("protocol")) != str(PROTOCOL):
+                store.close()
+                raise UserError(
+                    f"{directory} holds results of evaluation protocol {made_by}, this imbalance-bench runs protocol "
+                    f"{PROTOCOL} (numbers of the two are not comparable); choose another --out, or pass --overwrite "
+                    "to delete it and start over ('bench report' still renders the old one)"
+                )
             if store.meta("fingerprint") != fingerprint:
                 raise UserError(
                     f"{directory} holds a different study; choose another --out, "
@@ -190,6 +220,7 @@ class Store:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 store.db.execute(statement)
             store._set_meta("schema_version", str(SCHEMA_VERSION))
+            store._set_meta("protocol", str(PROTOCOL))
             store._set_meta("fingerprint", fingerprint)
             store._set_meta("config", json.dumps(config, sort_keys=True))
             store._set_meta("created_at", str(time.time()))
@@ -256,22 +287,36 @@ class Store:
         return {row["dataset"]: json.loads(row["class_names"]) for row in rows}
 
     def add_cells(self, cells: list[Cell]) -> None:
-        """Insert planned cells; existing ones (and their status) are kept."""
+        """Insert planned cells; existing ones (and their status) are kept, and cells no longer planned are dropped.
+
+        The study's fingerprint matched, so a stored cell that is not planned
+        belongs to an older version of its strategy (asv's benchmark versions):
+        its results are superseded, and only that strategy's cells run again.
+        """
         with self.transaction():
             self.db.executemany(
                 "INSERT OR IGNORE INTO cells (key, dataset, strategy, seed, position) VALUES (?, ?, ?, ?, ?)",
                 [(c.key, c.dataset, c.strategy, c.seed, c.position) for c in cells],
             )
+            planned = json.dumps([c.key for c in cells])
+            for table, column in (("metrics", "cell_key"), ("predictions", "cell_key"), ("cells", "key")):
+                self.db.execute(
+                    f"DELETE FROM {table} WHERE {column} NOT IN (SELECT value FROM json_each(?))", (planned,)
+                )
 
     def cells(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM cells ORDER BY position").fetchall()
 
     # -- searches --------------------------------------------------------------
 
-    def best_hyperparameters(self, dataset: str, strategy: str) -> dict[str, Any] | None:
+    def best_hyperparameters(
+        self, dataset: str, strategy: str, seed: int = 0, version: str = ""
+    ) -> dict[str, Any] | None:
+        """The winner of the search for (dataset, strategy) and seed (0: the one search every seed shares),
+        if that search ran with the strategy's current version."""
         row = self.db.execute(
-            "SELECT best_hp FROM searches WHERE dataset=? AND strategy=? AND status='done'",
-            (dataset, strategy),
+            "SELECT best_hp FROM searches WHERE dataset=? AND strategy=? AND seed=? AND version=? AND status='done'",
+            (dataset, strategy, seed, version),
         ).fetchone()
         return json.loads(row[0]) if row else None
 
@@ -284,15 +329,20 @@ class Store:
         seconds: float,
         error: str,
         compute_seconds: float = 0.0,
+        *,
+        seed: int = 0,
+        version: str = "",
     ) -> None:
         with self.transaction():
-            self.db.execute("DELETE FROM trials WHERE dataset=? AND strategy=?", (dataset, strategy))
+            self.db.execute("DELETE FROM trials WHERE dataset=? AND strategy=? AND seed=?", (dataset, strategy, seed))
             self.db.executemany(
-                "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO trials (dataset, strategy, seed, trial_id, status, objective, hyperparameters, message)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         dataset,
                         strategy,
+                        seed,
                         t["trial_id"],
                         t["status"],
                         t["objective"],
@@ -303,11 +353,14 @@ class Store:
                 ],
             )
             self.db.execute(
-                "INSERT OR REPLACE INTO searches (dataset, strategy, status, best_hp, seconds, error, compute_seconds)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO searches"
+                " (dataset, strategy, seed, version, status, best_hp, seconds, error, compute_seconds)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     dataset,
                     strategy,
+                    seed,
+                    version,
                     "done" if best is not None else "failed",
                     json.dumps(best, sort_keys=True) if best is not None else None,
                     seconds,
@@ -317,10 +370,10 @@ class Store:
             )
 
     def searches(self) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM searches ORDER BY dataset, strategy").fetchall()
+        return self.db.execute("SELECT * FROM searches ORDER BY dataset, strategy, seed").fetchall()
 
     def trials(self) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM trials ORDER BY dataset, strategy, trial_id").fetchall()
+        return self.db.execute("SELECT * FROM trials ORDER BY dataset, strategy, seed, trial_id").fetchall()
 
     # -- cells -----------------------------------------------------------------
 

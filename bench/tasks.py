@@ -8,6 +8,7 @@ each takes the prepared study first and everything else as plain arguments.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +18,15 @@ import keras
 import keras_tuner
 import numpy as np
 from scipy.special import softmax
+from sklearn.model_selection import StratifiedKFold
 
 from bench.features import fold_features
 from bench.files import slug
 from bench.metrics import score
 from bench.plan import Study
-from bench.splits import Fold, make_fold
+from bench.splits import Fold, holdout, make_fold
 from bench.store import Cell, CellResult
-from bench.training import FoldData, ImbalanceHyperModel, early_stopping, predict_logits
+from bench.training import FoldData, ImbalanceHyperModel, predict_logits
 from bench.tuning import search
 from strategies import Strategy
 
@@ -69,9 +71,32 @@ def fixed_hyperparameters(values: dict[str, Any]) -> keras_tuner.HyperParameters
     return hp
 
 
-def project_name(dataset: str, strategy: str) -> str:
-    """A folder name for keras-tuner that keeps spec characters out of paths."""
-    return slug(f"{dataset}__{strategy}")
+def project_name(dataset: str, strategy: str, seed: int = 0) -> str:
+    """A folder name for keras-tuner that keeps spec characters out of paths; a per-seed search has its own."""
+    return slug(f"{dataset}__{strategy}" + (f"__seed-{seed}" if seed else ""))
+
+
+def cv_folds(study: Study, dataset: str, seed: int, k: int) -> tuple[FoldData, ...]:
+    """K stratified train/validation folds of `seed`'s training pool (its test rows never enter), for cv tuning."""
+    data = study.datasets[dataset]
+    _, pool = holdout(data, seed)
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    folds = []
+    with warnings.catch_warnings():  # a class with fewer than k pool rows is absent from some folds' validation
+        warnings.simplefilter("ignore", UserWarning)
+        for train, val in splitter.split(pool, data.y[pool]):
+            fold = Fold(seed=seed, train=np.sort(pool[train]), val=np.sort(pool[val]), test=pool[:0])
+            features = fold_features(data, fold)
+            folds.append(FoldData(features.train, data.y[fold.train], features.val, data.y[fold.val], data.num_classes))
+    return tuple(folds)
+
+
+def shared_tuning_seed(study: Study, dataset: str, strategy: str) -> int:
+    """The seed a search shared by every seed tunes on: the first whose cell the strategy can run (see plan.skip)."""
+    runnable = [
+        c.seed for c in study.cells if c.dataset == dataset and c.strategy == strategy and c.key not in study.skipped
+    ]
+    return min(runnable, default=study.config.seed_values[0])
 
 
 def search_task(
@@ -80,10 +105,17 @@ def search_task(
     dataset: str,
     strategy_name: str,
     on_trial_end: Callable[[], None] | None = None,
+    seed: int = 0,
+    fixed: dict[str, Any] | None = None,
 ) -> SearchOutcome:
-    """keras-tuner's search for (dataset, strategy) on the first seed's train/validation split."""
+    """keras-tuner's search for (dataset, strategy), on `seed`'s train/validation (0: one seed's, for all seeds).
+
+    With cv tuning, each trial is scored on K folds of that seed's pool
+    instead. `fixed` hyperparameters (the model stage of a staged search) are
+    not tuned; the strategy's own are.
+    """
     config, strategy = study.config, study.strategies[strategy_name]
-    tuning_seed = config.seed_values[0]
+    tuning_seed = seed or shared_tuning_seed(study, dataset, strategy_name)
     arrays, _, _ = fold_data(study, dataset, strategy, tuning_seed)
     hypermodel = ImbalanceHyperModel(
         study.models[dataset][1],
@@ -93,6 +125,9 @@ def search_task(
         on_fit_end=on_trial_end,
         reduce_lr=config.reduce_lr,
         mixed_precision=config.mixed_precision,
+        patience=config.patience,
+        min_epochs=config.min_epochs,
+        budget=config.budget,
     )
     started = time.perf_counter()
     try:
@@ -101,11 +136,11 @@ def search_task(
             hypermodel,
             max_trials=config.max_trials,
             epochs=config.epochs,
-            patience=config.patience,
-            min_epochs=config.min_epochs,
             seed=config.tuner_seed,
             directory=directory / "tuner",
-            project=project_name(dataset, strategy_name),
+            project=project_name(dataset, strategy_name, seed),
+            folds=cv_folds(study, dataset, tuning_seed, config.cv_folds) if config.cv_folds else (),
+            fixed=fixed,
         )
         best = dict(result.best.values) if result.best is not None else None
         trials, error = [t.__dict__ for t in result.trials], result.error
@@ -130,8 +165,11 @@ def train(
         reduce_lr=config.reduce_lr,
         mixed_precision=config.mixed_precision,
         live_class_names=data.class_names if config.live else None,
+        patience=config.patience,
+        min_epochs=config.min_epochs,
+        budget=config.budget,
     )
-    callbacks = [early_stopping(config.patience, config.min_epochs)]
+    callbacks = []
     if config.tensorboard:
         log_dir = directory / "tensorboard" / project_name(cell.dataset, cell.strategy) / f"seed-{cell.seed}"
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
@@ -149,6 +187,9 @@ def train(
             **{k: [float(v) for v in values] for k, values in history.history.items()},
             "val_recall_per_class": monitor.recall_per_class,
             "val_confusion": monitor.confusion,
+            "kept_epoch": history.kept_epoch + 1,  # 1-based, as the report counts epochs
+            "weights_from_epoch": None if history.weights_from is None else history.weights_from + 1,
+            "optimiser_steps": history.optimiser_steps,
         },
         samples_per_epoch=hypermodel.samples_per_epoch,
     )

@@ -11,7 +11,8 @@ too), since a prefetch of one batch is all it would tune.
 
 The batches are the ones Keras's PyDataset path makes, in the same order, so
 results are bit-identical: the sampler's order is drawn before each epoch
-(Keras calls `on_epoch_end` before the first one too), and the batches are
+(Keras calls `on_epoch_end` before the first one too), its epoch counted
+here (for weights that switch on later), and the batches are
 shuffled as `fit(shuffle=True)` shuffles a PyDataset's batch indices, with
 Python's `random` in the state the model's seed left it. That holds while
 nothing else in the fit draws from Python's `random` (nothing in this
@@ -44,13 +45,15 @@ def tf_fit_arguments(batches: EpochBatches) -> dict[str, Any]:
     shuffler.setstate(random.getstate())
     iterators = 0
 
-    def every_epoch() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def every_epoch() -> Iterator[tuple[np.ndarray, ...]]:
         nonlocal iterators
         iterators += 1
         if iterators > 1:  # two would share the sampler and the shuffler, and their batches would interleave
             raise RuntimeError("this dataset feeds a single iterator; make a new one for each fit")
+        epoch = batches.first_epoch
         while True:
             batches.on_epoch_end()
+            batches.epoch, epoch = epoch, epoch + 1
             if len(batches) != steps:
                 raise RuntimeError(f"the sampler drew {len(batches)} batches for an epoch, not {steps} as before")
             batch_ids = list(range(steps))

@@ -21,7 +21,7 @@ from typing import Any
 
 import keras_tuner
 
-from bench.training import OBJECTIVE, ImbalanceHyperModel, early_stopping
+from bench.training import OBJECTIVE, FoldData, ImbalanceHyperModel, kept_scores
 
 log = logging.getLogger("bench")
 
@@ -49,6 +49,21 @@ class SearchResult:
         return "every tuning trial failed: " + ("; ".join(sorted(reasons)) or "no trial finished")
 
 
+class ScoredAsKept:
+    """Trials scored at the epoch their fit keeps (a mixin for keras-tuner's tuners).
+
+    keras-tuner scores a History by its best epoch over all epochs; the final
+    run keeps no epoch before `min_epochs` or before deferred weights switch on,
+    so a trial is scored on the epochs that run could keep (training.kept_scores).
+    """
+
+    def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
+        results = super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+        if isinstance(results, list):
+            return [kept_scores(history) for history in results]
+        return kept_scores(results)
+
+
 class WithoutCheckpoints:
     """Trials fit without keras-tuner's checkpoints (a mixin for RandomSearch and BayesianOptimization).
 
@@ -68,11 +83,31 @@ class WithoutCheckpoints:
         return self.hypermodel.fit(hp, self.hypermodel.build(hp), *args, **kwargs)
 
 
-class RandomSearch(WithoutCheckpoints, keras_tuner.RandomSearch):
+class CrossValidated:
+    """Each trial fits once per fold (cv tuning); keras-tuner averages the folds' kept scores into the objective."""
+
+    hypermodel: ImbalanceHyperModel
+    folds: tuple[FoldData, ...] = ()
+
+    def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
+        if not self.folds:
+            return super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+        scores = []
+        for fold in self.folds:
+            self.hypermodel.fold = fold
+            scores.append(super().run_trial(trial, *args, **kwargs))  # type: ignore[misc]
+        return scores
+
+
+class RandomSearch(CrossValidated, ScoredAsKept, WithoutCheckpoints, keras_tuner.RandomSearch):
     pass
 
 
-class BayesianOptimization(WithoutCheckpoints, keras_tuner.BayesianOptimization):
+class BayesianOptimization(CrossValidated, ScoredAsKept, WithoutCheckpoints, keras_tuner.BayesianOptimization):
+    pass
+
+
+class Hyperband(ScoredAsKept, keras_tuner.Hyperband):
     pass
 
 
@@ -85,7 +120,9 @@ def make_tuner(
     seed: int,
     directory: Path,
     project: str,
+    fixed: dict[str, Any] | None = None,
 ) -> keras_tuner.Tuner:
+    """keras-tuner's tuner of that kind; `fixed` hyperparameters are held (a staged search's model stage)."""
     common: dict[str, Any] = {
         "objective": keras_tuner.Objective(OBJECTIVE, "max"),
         "seed": seed,
@@ -96,8 +133,14 @@ def make_tuner(
         # of them; here every trial runs and is recorded, and no success means no winner.
         "max_consecutive_failed_trials": 1_000_000,
     }
+    if fixed:
+        held = keras_tuner.HyperParameters()
+        for name, value in fixed.items():
+            if not name.startswith("tuner/"):  # hyperband's own bookkeeping of the trial it came from
+                held.Fixed(name, value)
+        common.update(hyperparameters=held, tune_new_entries=True)
     if kind == "hyperband":
-        return keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3, **common)
+        return Hyperband(hypermodel, max_epochs=epochs, factor=3, **common)
     if kind == "bayesian":
         return BayesianOptimization(hypermodel, max_trials=max_trials, **common)
     return RandomSearch(hypermodel, max_trials=max_trials, **common)
@@ -116,11 +159,11 @@ def search(
     *,
     max_trials: int,
     epochs: int,
-    patience: int,
-    min_epochs: int = 0,
     seed: int,
     directory: Path,
     project: str,
+    folds: tuple[FoldData, ...] = (),
+    fixed: dict[str, Any] | None = None,
 ) -> SearchResult:
     """Run (or resume) the search and report every trial; keras-tuner's prints are kept quiet.
 
@@ -128,7 +171,14 @@ def search(
     keras-tuner's JSON files) is deleted and its search starts over; the
     trials are seeded, so the restart chooses what the lost search would have.
     """
-    options = {"max_trials": max_trials, "epochs": epochs, "seed": seed, "directory": directory, "project": project}
+    options = {
+        "max_trials": max_trials,
+        "epochs": epochs,
+        "seed": seed,
+        "directory": directory,
+        "project": project,
+        "fixed": fixed,
+    }
     try:
         with quiet():
             tuner = make_tuner(kind, hypermodel, **options)
@@ -137,8 +187,9 @@ def search(
         shutil.rmtree(directory / project, ignore_errors=True)
         with quiet():
             tuner = make_tuner(kind, hypermodel, **options)
+    tuner.folds = folds
     with quiet():
-        tuner.search(epochs=epochs, callbacks=[early_stopping(patience, min_epochs)], verbose=0)
+        tuner.search(epochs=epochs, verbose=0)  # the hypermodel early-stops each fit itself
     trials = tuple(_record(trial) for trial in tuner.oracle.trials.values())
     completed = [t for t in trials if t.status == "COMPLETED" and t.objective is not None]
     best = tuner.oracle.get_best_trials(1)[0].hyperparameters if completed else None

@@ -42,7 +42,7 @@ def test_memory_over_fifty_trials(benchmark, tmp_path):
     resident: list[float] = []
     freeze_long_lived_objects()
     hypermodel = ImbalanceHyperModel(
-        builder, resolve("baseline"), arrays, seed=1, on_fit_end=lambda: resident.append(resident_mb())
+        builder, resolve("baseline"), arrays, seed=1, on_fit_end=lambda: resident.append(resident_mb()), patience=1
     )
 
     def fifty_trials():
@@ -51,7 +51,6 @@ def test_memory_over_fifty_trials(benchmark, tmp_path):
             hypermodel,
             max_trials=TRIALS,
             epochs=1,
-            patience=1,
             seed=3,
             directory=tmp_path,
             project="memory",

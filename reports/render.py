@@ -19,11 +19,22 @@ import pandas as pd
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from bench.errors import UserError
 from bench.files import write_atomically
+from bench.specs import format_value, parse_spec
 from bench.store import Store
 from reports import figures
 from reports.results import StudyData, load
-from reports.stats import compare_to_baseline, friedman, mean_interval, mean_ranks
+from reports.stats import (
+    MIN_TASKS_FOR_FRIEDMAN,
+    RankBlock,
+    common_seed_means,
+    compare_to_baseline,
+    friedman,
+    mean_interval,
+    mean_ranks,
+    rank_block,
+)
 
 METRICS = ("macro_f1", "macro_recall")
 TEMPLATES = jinja2.PackageLoader("reports", "templates")
@@ -55,11 +66,21 @@ def when(timestamp: str) -> str:
     return datetime.datetime.fromtimestamp(float(timestamp), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _summary(results: pd.DataFrame, strategies: list[str]) -> list[dict[str, Any]]:
+def _seed_list(seeds: list[int]) -> str:
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
+
+
+def _summary(results: pd.DataFrame, strategies: list[str]) -> tuple[list[dict[str, Any]], RankBlock]:
+    """One row per strategy: ranked rows over the seeds all ranked strategies have, best first; then the
+    strategies short of seeds, over their own seeds and unranked."""
+    block = rank_block(results, strategies)
     rows = []
     for strategy in strategies:
+        ranked = strategy in block.strategies
         scores = results[results.strategy == strategy]
-        row: dict[str, Any] = {"strategy": strategy, "n": len(scores)}
+        scores = scores[scores.seed.isin(block.seeds)] if ranked else scores
+        seeds = str(len(scores)) if ranked else f"{len(scores)} of {len(block.seeds)}: not ranked"
+        row: dict[str, Any] = {"strategy": strategy, "ranked": ranked, "seeds": seeds}
         for metric in METRICS:
             interval = mean_interval(scores[metric])
             row[metric] = interval.mean
@@ -67,7 +88,10 @@ def _summary(results: pd.DataFrame, strategies: list[str]) -> list[dict[str, Any
             row[f"{metric}_std"] = fmt(interval.std)
             row[f"{metric}_ci"] = f"[{fmt(interval.low)}, {fmt(interval.high)}]"
         rows.append(row)
-    return sorted(rows, key=lambda r: (math.isnan(r["macro_f1"]), -r["macro_f1"] if r["n"] else 0))
+    rows.sort(key=lambda r: (not r["ranked"], math.isnan(r["macro_f1"]), -r["macro_f1"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = str(rank) if row["ranked"] else "–"
+    return rows, block
 
 
 def _comparisons(results: pd.DataFrame) -> list[dict[str, Any]]:
@@ -102,11 +126,11 @@ def _per_class(data: StudyData, dataset: str, strategies: list[str]) -> list[dic
     return rows
 
 
-def _class_counts(cells: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, str, str]:
-    """Counts of the first finished cell (its seed and split), and the training imbalance ratio."""
+def _class_counts(cells: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, str]:
+    """Counts of the first finished cell (its seed and split), for the table and the figure."""
     done = cells[cells.status == "done"]
     if done.empty:
-        return pd.DataFrame(columns=["class", "split", "count"]), "", "n/a"
+        return pd.DataFrame(columns=["class", "split", "count"]), ""
     first = done.iloc[0]
     counts = json.loads(first.class_counts)
     long = pd.DataFrame(
@@ -116,14 +140,88 @@ def _class_counts(cells: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, 
             for i, n in enumerate(values)
         ]
     )
-    train = [n for n in counts["train"] if n > 0]
-    source = f"seed {first.seed}, {first.strategy} split"
-    return long, source, f"{max(train) / min(train):.1f}"
+    return long, f"seed {first.seed}, {first.strategy} split"
+
+
+def _ratio(counts: list[int]) -> float:
+    present = [n for n in counts if n > 0]
+    return max(present) / min(present) if present else math.nan
+
+
+def _spread(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return fmt(low, 1) if low == high else f"{fmt(low, 1)} to {fmt(high, 1)}"
+
+
+def _imbalance(dataset: str, cells: pd.DataFrame) -> dict[str, str]:
+    """Achieved imbalance ratios (largest / smallest class count) of every finished cell's training fold and
+    training pool (train + validation), and the ratio the dataset spec requested, if it names one.
+
+    The achieved ratio is what the models met; rounding, the minimum class size and the validation cut
+    make it differ from the requested one (digits-lt[ratio=100]: n_max 144 and floor 2 give a pool of 72).
+    """
+    folds = [json.loads(c) for c in cells[cells.status == "done"].class_counts]
+    try:
+        requested = parse_spec(dataset).kwargs.get("ratio")
+    except UserError:  # a name that is not a spec requests nothing
+        requested = None
+    return {
+        "train": _spread([_ratio(f["train"]) for f in folds]) if folds else "n/a",
+        "pool": _spread([_ratio(np.add(f["train"], f["val"]).tolist()) for f in folds]) if folds else "n/a",
+        "cells": str(len(folds)),
+        "requested": "" if requested is None else format_value(requested),
+    }
+
+
+SPLITS = {"train": "training", "val": "validation", "test": "test"}
+
+
+def _absent_classes(cells: pd.DataFrame, names: list[str]) -> list[str]:
+    """Each class with no sample in a split of some finished cell, with the seeds and strategies where it is absent:
+    no score on that split can judge the class, so the report names it rather than average it silently."""
+    done = [(int(c.seed), c.strategy, json.loads(c.class_counts)) for c in cells[cells.status == "done"].itertuples()]
+    text = []
+    for split, word in SPLITS.items():
+        for i, name in enumerate(names):
+            where = [(seed, strategy) for seed, strategy, counts in done if counts[split][i] == 0]
+            if where:
+                seeds = _seed_list(sorted({seed for seed, _ in where}))
+                text.append(f"{name} from {word} ({seeds}; {', '.join(dict.fromkeys(s for _, s in where))})")
+    return text
+
+
+def _kept_epochs(cells: pd.DataFrame, strategies: list[str]) -> list[dict[str, str]]:
+    """Per strategy whose weights switch on mid-training (deferred re-weighting): whether each final run's kept
+    epoch had them on, so a reader sees that the scored models are the ones the strategy describes."""
+    done = cells[cells.status == "done"]
+    rows = []
+    for strategy in strategies:
+        runs = [json.loads(h) for h in done[done.strategy == strategy].history]
+        deferred = [r for r in runs if (r.get("weights_from_epoch") or 1) > 1]
+        if deferred:
+            on = sum(r["kept_epoch"] >= r["weights_from_epoch"] for r in deferred)
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "weights_from": _spread([float(r["weights_from_epoch"]) for r in deferred]),
+                    "kept": _spread([float(r["kept_epoch"]) for r in deferred]),
+                    "on": f"{on} of {len(deferred)}",
+                }
+            )
+    return rows
+
+
+def _mean_steps(histories: pd.Series) -> float:
+    """Mean optimiser steps of the final runs that recorded them (post-hoc cells reuse a model and took none)."""
+    steps = [h["optimiser_steps"] for h in map(json.loads, histories) if "optimiser_steps" in h]
+    return float(np.mean(steps)) if steps else math.nan
 
 
 def cost_table(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataFrame:
     """Per strategy: wall time of tuning and final runs, the part inside fit/predict, and the harness overhead."""
-    searches = data.searches[data.searches.dataset == dataset].set_index("strategy")
+    # A strategy has one search, or one per seed with per-seed tuning: their times add up.
+    searches = data.searches[data.searches.dataset == dataset].groupby("strategy")[["seconds", "compute_seconds"]]
+    searches = searches.sum(min_count=1)
     cells = data.cells[(data.cells.dataset == dataset) & (data.cells.status == "done")]
     epochs = data.histories[data.histories.dataset == dataset].groupby(["strategy", "seed"]).epoch.max()
     rows = []
@@ -148,6 +246,7 @@ def cost_table(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataF
                 if strategy in epochs.index.get_level_values(0)
                 else math.nan,
                 "samples_per_epoch": float(mine.samples_per_epoch.mean()) if len(mine) else math.nan,
+                "steps": _mean_steps(mine.history),
                 "trials": int((data.trials.dataset == dataset).mul(data.trials.strategy == strategy).sum()),
             }
         )
@@ -169,16 +268,18 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
     slug = "".join(c if c.isalnum() else "-" for c in dataset)
     names = data.class_names[dataset]
     results = data.results[data.results.dataset == dataset]
-    counts, counts_source, ratio = _class_counts(data.cells[data.cells.dataset == dataset], names)
+    cells = data.cells[data.cells.dataset == dataset]
+    counts, counts_source = _class_counts(cells, names)
     cost = cost_table(data, dataset, strategies)
-    best = {
-        r.strategy: json.loads(r.best_hp)
+    best = {  # per strategy, or per strategy and seed with per-seed tuning
+        (r.strategy, int(r.seed)): json.loads(r.best_hp)
         for r in data.searches.itertuples()
         if r.dataset == dataset and r.status == "done"
     }
     histories = data.histories[data.histories.dataset == dataset]
     trials = data.trials[(data.trials.dataset == dataset) & data.trials.objective.notna()]
     done = [s for s in strategies if s in set(results.strategy)]
+    summary, block = _summary(results, done)
     matrices = {s: data.confusion[(dataset, s)] for s in done if (dataset, s) in data.confusion}
 
     figs: dict[str, figures.Figure] = {}
@@ -237,7 +338,9 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
 
     return {
         "name": dataset,
-        "summary": _summary(results, done),
+        "summary": summary,
+        "ranked_on": _seed_list(block.seeds),
+        "not_ranked": [f"{s} ({n} of {len(block.seeds)} seeds)" for s, n in block.short.items()],
         "comparisons": _comparisons(results),
         "class_names": names,
         "per_class": _per_class(data, dataset, done),
@@ -248,9 +351,14 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
         if not counts.empty
         else [],
         "counts_source": counts_source,
-        "imbalance_ratio": ratio,
+        "imbalance": _imbalance(dataset, cells),
+        "absent": _absent_classes(cells, names),
+        "kept_epochs": _kept_epochs(cells, strategies),
         "hyperparameters": [
-            {"strategy": s, "values": format_hyperparameters(best[s])} for s in strategies if s in best
+            {"strategy": f"{s} (seed {seed})" if seed else s, "values": format_hyperparameters(values)}
+            for s in strategies
+            for (name, seed), values in best.items()
+            if name == s
         ],
         "cost": [
             {k: fmt(v, 1) if isinstance(v, float) else v for k, v in row.items()}
@@ -262,28 +370,57 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
     }
 
 
+def _left_out(results: pd.DataFrame, blocks: dict[str, RankBlock], ranked: list[str]) -> list[str]:
+    """Strategies with results but no rank across datasets, with their seeds where they fall short."""
+    text = []
+    for strategy in dict.fromkeys(results.strategy):
+        if strategy in ranked:
+            continue
+        mine = results[results.strategy == strategy]
+        shortfalls = [
+            f"{mine.seed[mine.dataset == d].isin(b.seeds).sum()} of {len(b.seeds)} seeds on {d}"
+            for d, b in blocks.items()
+            if not set(b.seeds) <= set(mine.seed[mine.dataset == d])
+        ]
+        text.append(f"{strategy} ({', '.join(shortfalls) or 'has every ranked seed; dropped while matching datasets'})")
+    return text
+
+
 def _across(data: StudyData, palette: figures.Palette) -> dict[str, Any] | None:
     if len(data.datasets) < 2:
         return None
-    means = data.results.groupby(["dataset", "strategy"])["macro_f1"].mean().unstack("strategy").dropna(axis=1)
+    means, blocks = common_seed_means(data.results, "macro_f1")
     if means.shape[0] < 2 or means.shape[1] < 2:
         return None
+    tasks = means.shape[0]
+    across: dict[str, Any] = {
+        "ranks": [{"strategy": s, "rank": fmt(r, 2)} for s, r in mean_ranks(means).items()],
+        "datasets": tasks,
+        "left_out": _left_out(data.results, blocks, list(means.columns)),
+        "friedman": "",
+        "figure": None,
+        "too_few": "",
+    }
+    if tasks < MIN_TASKS_FOR_FRIEDMAN:
+        across["too_few"] = (
+            f"Friedman test and critical-difference diagram need at least {MIN_TASKS_FOR_FRIEDMAN} datasets; "
+            f"this study has {tasks} with results for every ranked strategy."
+        )
+        return across
     statistic, p = friedman(means)
-    diagram = figures.Figure(
+    across["friedman"] = (
+        f"chi² = {fmt(statistic, 2)}, p = {fmt_p(p)}"
+        if not math.isnan(statistic)
+        else "not computed (needs 3 or more strategies)"
+    )
+    across["figure"] = figures.Figure(
         "critical-difference",
         "Critical-difference diagram",
         "Mean rank of macro-F1 across datasets (1 = best); strategies joined by a bar are not "
         "significantly different (Nemenyi, alpha 0.05).",
         figures.render(lambda: figures.critical_difference(means, palette)),
     )
-    return {
-        "ranks": [{"strategy": s, "rank": fmt(r, 2)} for s, r in mean_ranks(means).items()],
-        "datasets": means.shape[0],
-        "friedman": f"chi² = {fmt(statistic, 2)}, p = {fmt_p(p)}"
-        if not math.isnan(statistic)
-        else "not computed (needs 3 or more strategies)",
-        "figure": diagram,
-    }
+    return across
 
 
 def report_context(data: StudyData) -> dict[str, Any]:
@@ -301,6 +438,8 @@ def report_context(data: StudyData) -> dict[str, Any]:
             "finished": when(data.meta["last_run_finished"]),
         },
         "fingerprint": data.meta["fingerprint"],
+        "protocol": data.meta["protocol"],
+        "budget": data.config.get("budget", "epochs"),
         "counts": cells.status.value_counts().to_dict(),
         "total": len(cells),
         "datasets": [_dataset_section(data, d, palette) for d in data.datasets],
@@ -332,7 +471,7 @@ def write_report(store: Store, directory: Path) -> Path:
     context = report_context(data)
     write_atomically(directory / "results.csv", data.results.to_csv(index=False))
     all_figures = [f for d in context["datasets"] for f in d["figures"].values()]
-    all_figures += [context["across"]["figure"]] if context["across"] else []
+    all_figures += [context["across"]["figure"]] if context["across"] and context["across"]["figure"] else []
     figures.write_pngs(all_figures, directory)
     markdown = MARKDOWN.get_template("report.md.j2").render(**context)
     write_atomically(directory / "report.html", html_page(markdown, all_figures, str(context["config"]["name"])))

@@ -70,8 +70,12 @@ def _histories(cells: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for row in cells[cells.status == "done"].itertuples():
         history = json.loads(row.history)
-        scalars = {k: v for k, v in history.items() if k not in ("val_recall_per_class", "val_confusion")}
-        frame = pd.DataFrame(scalars)
+        per_epoch = {
+            k: v
+            for k, v in history.items()
+            if isinstance(v, list) and k not in ("val_recall_per_class", "val_confusion")
+        }
+        frame = pd.DataFrame(per_epoch)
         frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
         frames.append(frame.assign(dataset=row.dataset, strategy=row.strategy, seed=row.seed))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["epoch", *RESULT_KEYS])
@@ -104,7 +108,8 @@ def load(store: Store) -> StudyData:
         key = (row["dataset"], row["strategy"])
         counts = confusion(arrays["y_true"], arrays["y_pred"], len(class_names[row["dataset"]]))
         pooled[key] = pooled.get(key, 0) + counts
-    meta = {k: store.meta(k) or "" for k in ("created_at", "last_run_started", "last_run_finished", "fingerprint")}
+    keys = ("created_at", "last_run_started", "last_run_finished", "fingerprint", "protocol")
+    meta = {k: store.meta(k) or "" for k in keys}
     return StudyData(
         config=store.config,
         meta=meta,
@@ -115,10 +120,12 @@ def load(store: Store) -> StudyData:
         per_class=_per_class(metric_rows, class_names),
         histories=_histories(cells),
         searches=_frame(
-            store.searches(), ["dataset", "strategy", "status", "best_hp", "seconds", "error", "compute_seconds"]
+            store.searches(),
+            ["dataset", "strategy", "seed", "status", "best_hp", "seconds", "error", "compute_seconds"],
         ),
         trials=_frame(
-            store.trials(), ["dataset", "strategy", "trial_id", "status", "objective", "hyperparameters", "message"]
+            store.trials(),
+            ["dataset", "strategy", "seed", "trial_id", "status", "objective", "hyperparameters", "message"],
         ),
         confusion=pooled,
     )

@@ -1,5 +1,8 @@
 """How sure are we: intervals over seeds, paired tests against baseline, ranks across datasets.
 
+Like is compared with like: paired tests match on seed, and ranks use only the
+seeds every ranked strategy has, so no strategy is ranked on an easier subset.
+
 Everything is computed from the tidy results frame with scipy.stats; only Holm's
 step-down correction is written here, because scipy offers only
 Benjamini-Hochberg and statsmodels would be a large dependency for five lines.
@@ -8,6 +11,7 @@ Benjamini-Hochberg and statsmodels would be a large dependency for five lines.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,9 +19,12 @@ import pandas as pd
 from scipy import stats
 
 ALPHA = 0.05
-# With n paired seeds the smallest two-sided exact Wilcoxon p-value is 2 / 2**n,
-# which first drops below 0.05 at n = 6; with fewer seeds only the paired t-test can.
+# With n non-zero paired differences the smallest two-sided exact Wilcoxon p-value is
+# 2 / 2**n, which first drops below 0.05 at n = 6; with fewer only the paired t-test can.
 MIN_SEEDS_FOR_WILCOXON = 6
+# With 2 tasks (datasets) the Nemenyi critical difference exceeds k - 1, the largest
+# possible gap between mean ranks, so the diagram could never separate two strategies.
+MIN_TASKS_FOR_FRIEDMAN = 3
 
 
 @dataclass(frozen=True)
@@ -44,13 +51,18 @@ def mean_interval(values: np.ndarray | pd.Series, confidence: float = 0.95) -> I
 
 
 def paired_test(differences: np.ndarray) -> tuple[str, float]:
-    """(test name, two-sided p) for paired differences over seeds; see MIN_SEEDS_FOR_WILCOXON."""
+    """(test name, two-sided p) for paired differences over seeds.
+
+    Wilcoxon from MIN_SEEDS_FOR_WILCOXON non-zero differences up, else the paired t-test on all of them:
+    scipy's Wilcoxon (zero_method="wilcox") drops zero differences, and the exact test's smallest p is
+    2 / 2**n_nonzero, so counting ties would pick a test that cannot reach 0.05.
+    """
     differences = np.asarray(differences, dtype=float)
     if len(differences) < 2:
         return "none (fewer than 2 seeds)", math.nan
     if np.allclose(differences, 0):
         return "none (identical scores)", 1.0
-    if len(differences) >= MIN_SEEDS_FOR_WILCOXON:
+    if np.count_nonzero(differences) >= MIN_SEEDS_FOR_WILCOXON:
         return "Wilcoxon signed-rank", float(stats.wilcoxon(differences).pvalue)
     if np.allclose(differences, differences[0]):
         return "paired t", 0.0  # constant non-zero difference: the t statistic is infinite
@@ -123,14 +135,71 @@ def compare_to_baseline(
     return pd.DataFrame(rows, columns=columns)
 
 
+@dataclass(frozen=True)
+class RankBlock:
+    """Strategies ranked against each other on one dataset, the seeds they all have, and who is left out."""
+
+    strategies: list[str]
+    seeds: list[int]
+    short: dict[str, int]  # strategy left out -> how many seeds it has
+
+    def select(self, results: pd.DataFrame) -> pd.DataFrame:
+        """The rows of `results` that the ranking uses."""
+        return results[results.strategy.isin(self.strategies) & results.seed.isin(self.seeds)]
+
+
+def rank_block(results: pd.DataFrame, strategies: Sequence[str] | None = None) -> RankBlock:
+    """Which strategies of one dataset to rank, on the seeds every one of them has.
+
+    A strategy missing a seed (skipped or failed) would otherwise be ranked on other, often easier, test
+    sets. Either every ranked strategy is cut to the common seeds or a short strategy is left out; the
+    choice keeping the most (strategy, seed) scores wins, and of equals the one ranking more strategies.
+    """
+    own = {s: frozenset(map(int, g.seed)) for s, g in results.groupby("strategy", sort=False)}
+    if strategies is not None:
+        own = {s: own[s] for s in strategies if s in own}
+    candidates = set(own.values())
+    while more := {a & b for a in candidates for b in candidates if a & b} - candidates:
+        candidates |= more  # every seed set that some group of strategies has in common
+
+    def ranked(seeds: frozenset[int]) -> list[str]:
+        return [s for s, mine in own.items() if seeds <= mine]
+
+    best = max(
+        sorted(candidates, key=sorted),
+        key=lambda seeds: (len(ranked(seeds)) * len(seeds), len(ranked(seeds))),
+        default=frozenset(),
+    )
+    chosen = ranked(best)
+    return RankBlock(chosen, sorted(best), {s: len(mine) for s, mine in own.items() if s not in chosen})
+
+
+def common_seed_means(results: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, dict[str, RankBlock]]:
+    """Datasets (rows) x strategies (columns): each dataset's means over the seeds its ranked strategies share.
+
+    A rank across datasets needs every dataset, so a strategy left out of one dataset's block is dropped
+    and the blocks are chosen again for the others, until none drops out.
+    """
+    groups = {d: g for d, g in results.groupby("dataset", sort=False)}
+    strategies = list(dict.fromkeys(results.strategy))
+    while True:
+        blocks = {d: rank_block(g, strategies) for d, g in groups.items()}
+        kept = [s for s in strategies if all(s in b.strategies for b in blocks.values())]
+        if kept == strategies:
+            break
+        strategies = kept
+    means = {d: b.select(groups[d]).groupby("strategy")[metric].mean() for d, b in blocks.items()}
+    return pd.DataFrame(means, columns=list(groups)).T.reindex(columns=strategies), blocks
+
+
 def mean_ranks(scores: pd.DataFrame) -> pd.Series:
     """Average rank per strategy (column) over datasets (rows); rank 1 is the best score."""
     return scores.rank(axis=1, ascending=False).mean(axis=0).sort_values()
 
 
 def friedman(scores: pd.DataFrame) -> tuple[float, float]:
-    """Friedman chi-square over datasets (rows) x strategies (columns); needs 3+ strategies."""
-    if scores.shape[1] < 3 or scores.shape[0] < 2:
+    """Friedman chi-square over datasets (rows) x strategies (columns); needs 3+ strategies and 3+ tasks."""
+    if scores.shape[1] < 3 or scores.shape[0] < MIN_TASKS_FOR_FRIEDMAN:
         return math.nan, math.nan
     result = stats.friedmanchisquare(*(scores[c].to_numpy() for c in scores.columns))
     return float(result.statistic), float(result.pvalue)

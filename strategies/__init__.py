@@ -1,11 +1,20 @@
-"""The strategy registry and composition of ``a+b`` specs."""
+"""The strategy registry, built from the strategy classes, and composition of ``a+b`` specs.
+
+A part is a built-in name or a user's class, `path/to/file.py:ClassName` or
+`package.module:ClassName`, imported only when a spec names it. What a user's
+class needs (StrategyPart, Parameter, Tunable, Bounds) is importable from here.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 from bench.errors import UserError
-from bench.registry import Entry, Registry, Tunable
-from bench.specs import parse_composite
-from strategies.base import NotApplicable, Strategy, StrategyPart
+from bench.registry import Bounds, Entry, Parameter, Registry, Tunable
+from bench.specs import Spec, parse_composite
+from bench.user_code import load_named
+from strategies.base import NotApplicable, Strategy, StrategyPart, declaration_problem
 from strategies.initialisation import BiasInit
 from strategies.losses import BalancedSoftmax, Focal, LDAMDeferredReweighting, LogitAdjusted
 from strategies.posthoc import PosthocLogitAdjust, Threshold
@@ -13,113 +22,73 @@ from strategies.resampling import BalancedBatches, Oversample, PowerSampling, Sm
 from strategies.splitting import Baseline, Stratify
 from strategies.weighting import ClassWeight, EffectiveNumber
 
+BUILT_IN: tuple[type[StrategyPart], ...] = (
+    Baseline,
+    Stratify,
+    ClassWeight,
+    EffectiveNumber,
+    Oversample,
+    Undersample,
+    Smote,
+    BalancedBatches,
+    PowerSampling,
+    Focal,
+    BalancedSoftmax,
+    LogitAdjusted,
+    LDAMDeferredReweighting,
+    BiasInit,
+    PosthocLogitAdjust,
+    Threshold,
+)
 STRATEGIES: Registry[StrategyPart] = Registry("strategy")
-for _entry in (
-    Entry(
-        "baseline", "random train/val split, plain cross-entropy", Baseline, reference="the reference row: no strategy"
-    ),
-    Entry("stratify", "stratified train/val split", Stratify, reference="scikit-learn train_test_split(stratify=)"),
-    Entry(
-        "class-weight",
-        "loss weighted by tempered inverse class frequency of the training fold",
-        ClassWeight,
-        {"exponent": Tunable((0.5, 0.75, 1.0))},
-        "King & Zeng 2001; scikit-learn compute_class_weight('balanced')",
-    ),
-    Entry(
-        "effective-number",
-        "class weights from the effective number of samples (combine with focal for CB-focal)",
-        EffectiveNumber,
-        {"beta": Tunable((0.9, 0.99, 0.999, 0.9999))},
-        "Cui et al. 2019, Class-Balanced Loss Based on Effective Number of Samples",
-    ),
-    Entry(
-        "oversample",
-        "random oversampling of the training fold up to target x the largest class",
-        Oversample,
-        {"target": Tunable((0.5, 1.0))},
-        "random oversampling as in imbalanced-learn RandomOverSampler, drawn by index each epoch",
-    ),
-    Entry(
-        "undersample",
-        "random undersampling of the training fold, no class above smallest / target, redrawn each epoch",
-        Undersample,
-        {"target": Tunable((0.5, 1.0))},
-        "random undersampling as in imbalanced-learn RandomUnderSampler, drawn by index each epoch",
-    ),
-    Entry(
-        "smote",
-        "SMOTE synthetic minority samples on flattened training inputs",
-        Smote,
-        {"k_neighbors": 5},
-        "Chawla et al. 2002; imbalanced-learn SMOTE",
-    ),
-    Entry(
-        "balanced-batches",
-        "every batch drawn class-balanced from the training fold",
-        BalancedBatches,
-        reference="class-balanced sampling, Shen et al. 2016; Kang et al. 2020",
-    ),
-    Entry(
-        "sqrt-sampling",
-        "class-aware sampling with class probability proportional to n_c ** q (q = 0.5: square root)",
-        PowerSampling,
-        {"q": 0.5},
-        "Mahajan et al. 2018; Kang et al. 2020, Decoupling Representation and Classifier",
-    ),
-    Entry(
-        "focal",
-        "focal loss down-weighting easy examples",
-        Focal,
-        {"gamma": Tunable((1.0, 2.0, 3.0)), "alpha": Tunable((0.25, 1.0))},
-        "Lin et al. 2017, keras.losses.CategoricalFocalCrossentropy",
-    ),
-    Entry(
-        "balanced-softmax",
-        "cross-entropy on logits + log prior (logit adjustment with tau = 1)",
-        BalancedSoftmax,
-        reference="Ren et al. 2020, Balanced Meta-Softmax",
-    ),
-    Entry(
-        "logit-adjusted",
-        "cross-entropy on logits + tau * log prior",
-        LogitAdjusted,
-        {"tau": Tunable((0.5, 1.0, 1.5, 2.0))},
-        "Menon et al. 2021, Long-tail learning via logit adjustment",
-    ),
-    Entry(
-        "ldam-drw",
-        "label-distribution-aware margins, deferred re-weighting from a fraction of the epochs on",
-        LDAMDeferredReweighting,
-        {"max_margin": 0.5, "scale": Tunable((1.0, 5.0)), "drw_start": Tunable((0.5, 0.8))},
-        "Cao et al. 2019, LDAM-DRW",
-    ),
-    Entry(
-        "bias-init",
-        "output bias initialised to the log class priors",
-        BiasInit,
-        reference="TensorFlow tutorial 'Classification on imbalanced data'; Karpathy 2019",
-    ),
-    Entry(
-        "posthoc-logit-adjust",
-        "no retraining: predict argmax(logits - tau * log prior), tau chosen on validation",
-        PosthocLogitAdjust,
-        reference="Menon et al. 2021 (post-hoc variant)",
-    ),
-    Entry(
-        "threshold",
-        "no retraining: per-class logit offsets maximising validation macro-F1",
-        Threshold,
-        reference="Lipton et al. 2014, Optimal Thresholding of Classifiers to Maximize F1",
-    ),
-):
-    STRATEGIES.add(_entry)
+for _cls in BUILT_IN:
+    STRATEGIES.add(_cls.entry())
+
+
+@functools.cache
+def user_entry(name: str) -> Entry[StrategyPart]:
+    """The entry of the user's class that `name` points to, under `name` as written.
+
+    Its declarations are checked here, when the study is planned, so a badly
+    declared class fails in one line before anything is written.
+    """
+    cls = load_named(name, "strategy", "class", inspect.isclass, "studies/my_strategy.py:LogInverseWeights")
+    if not issubclass(cls, StrategyPart):
+        raise UserError(
+            f"strategy {name}: {cls.__name__} is not a strategies.StrategyPart; subclass it and declare name, "
+            "description, reference, version and parameters (see studies/my_strategy.py)"
+        )
+    if problem := declaration_problem(cls):
+        raise UserError(f"strategy {name}: {problem}; strategies.testing.check_strategy checks the whole class")
+    return cls.entry(name)
+
+
+def entry(name: str) -> Entry[StrategyPart]:
+    """A built-in by name, or the user's class a name with ':' points to."""
+    if ":" in name:
+        return user_entry(name)
+    if "/" in name or "." in name:
+        raise UserError(
+            f"strategy '{name}' looks like a path: name your own strategy path/to/file.py:ClassName or "
+            "package.module:ClassName (a path cannot contain '+', which joins strategies)"
+        )
+    return STRATEGIES[name]
 
 
 def resolve(text: str) -> Strategy:
-    """Build a strategy from ``name[k=v]+name...``, refusing parts that clash."""
-    specs = tuple(STRATEGIES[spec.name].canonical(spec) for spec in parse_composite(text))
-    parts = tuple(STRATEGIES.create(spec) for spec in specs)
+    """Build a strategy from ``name[k=v]+name...``, refusing parts that clash.
+
+    Two parts clash when they change the same hook, or when a sampler that
+    rebalances the classes meets weights or a loss built on the class priors:
+    that corrects the same imbalance twice (weights of 0.24-14.2 on already
+    balanced batches), so the user picks one.
+    """
+    specs: list[Spec] = []
+    parts: list[StrategyPart] = []
+    for given in parse_composite(text):
+        found = entry(given.name)
+        specs.append(found.canonical(given))
+        parts.append(found.create(given))
     if len(parts) > 1 and any(isinstance(p, Baseline) for p in parts):
         raise UserError(f"'{text}': baseline changes nothing, leave it out of composites")
     claimed: dict[str, str] = {}
@@ -131,7 +100,27 @@ def resolve(text: str) -> Strategy:
                     "combine strategies that change different things"
                 )
             claimed[hook] = spec.name
-    return Strategy(labels=tuple(str(s) for s in specs), parts=parts)
+    if sampler := claimed.get("data"):
+        for spec, part in zip(specs, parts, strict=True):
+            if "weights" in part.hooks:
+                correction = f"the {spec.name} weights correct"
+            elif isinstance(part, LogitAdjusted):
+                correction = f"whose priors {spec.name} builds into its loss"
+            else:
+                continue
+            raise UserError(f"'{text}': {sampler} already rebalances the classes {correction}; pick one")
+    return Strategy(labels=tuple(str(s) for s in specs), parts=tuple(parts))
 
 
-__all__ = ["STRATEGIES", "NotApplicable", "Strategy", "StrategyPart", "resolve"]
+__all__ = [
+    "BUILT_IN",
+    "STRATEGIES",
+    "Bounds",
+    "NotApplicable",
+    "Parameter",
+    "Strategy",
+    "StrategyPart",
+    "Tunable",
+    "resolve",
+    "user_entry",
+]

@@ -1,21 +1,30 @@
 """What a strategy may change, and how parts combine into a composite.
 
-A strategy acts through four hooks (the table in DESIGN.md): the train/val
-split, the batches seen per epoch, the class weights, and the loss. Each part
-says which hooks it uses; a composite such as ``stratify+class-weight`` is the
-union of its parts, and two parts claiming the same hook are refused because
+A strategy acts through six hooks (the table in DESIGN.md): the train/val
+split, the data seen per epoch, the loss weights, the loss, the model's
+starting point and the post-hoc decision. A part's hooks are the ones whose
+methods it overrides; a composite such as ``stratify+class-weight`` is the
+union of its parts, and two parts changing the same hook are refused because
 the result would depend on which one silently won.
+
+Each part class declares what it is (name, description, reference, version,
+parameters with their ranges), as imbalanced-learn estimators declare their
+parameter constraints, so the registry and `bench list` read the classes.
 """
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from bench.registry import Param, Tunable
+from bench.errors import UserError
+from bench.registry import Entry, Param, Parameter, Tunable
+from bench.specs import Spec
 
 # One epoch's order of training-fold indices, drawn from a seeded generator.
 Sampler = Callable[[np.random.Generator], np.ndarray]
@@ -26,6 +35,18 @@ class NotApplicable(Exception):
 
     The cell is recorded as skipped with this message, and the study goes on.
     """
+
+
+@dataclass(frozen=True)
+class ClassWeights:
+    """Loss weights per class (indexed by class), counted from the training fold's own labels.
+
+    `start` is the first epoch (0-based) they apply; before it every sample
+    weighs 1 (deferred re-weighting, Cao et al. 2019).
+    """
+
+    vector: np.ndarray
+    start: int = 0
 
 
 def log_prior(y_train: np.ndarray, num_classes: int) -> np.ndarray:
@@ -42,22 +63,62 @@ def hyperparameter(hp: Any, name: str, value: Param) -> Any:
     return hp.Fixed(name, value)
 
 
+# The method (or property) a part overrides -> the hook it changes. Methods not here (callbacks, skip) claim none.
+HOOKS: dict[str, str] = {
+    "stratified": "split",
+    "sampler": "data",
+    "resample": "data",
+    "class_weight": "weights",
+    "weights_start": "weights",
+    "loss": "loss",
+    "init_model": "init",
+    "posthoc": "posthoc",
+}
+
+
 class StrategyPart:
     """One family's contribution; every hook defaults to "no change".
 
-    Subclasses set `hooks` to the hooks they override and keep their
-    parameters in `params`; hyperparameters are named `<prefix>_<key>` so the
-    search space shows which strategy owns each one.
+    Subclasses declare the class variables below and override the methods of
+    the hooks they change; `hooks` is derived from those overrides. A part
+    keeps its parameter values in `params`; hyperparameters are named
+    `<prefix>_<key>` so the search space shows which strategy owns each one.
     """
 
+    name: ClassVar[str] = ""  # what specs call it: lower-case words joined by '-'
+    description: ClassVar[str] = ""  # one line for `bench list`
+    reference: ClassVar[str] = ""  # the paper or library it follows
+    version: ClassVar[int] = 0  # from 1; raise it when a change alters results
+    parameters: ClassVar[dict[str, Parameter]] = {}
+    prefix: ClassVar[str] = ""  # of its hyperparameter names; empty: the name with '_' for '-'
     hooks: ClassVar[frozenset[str]] = frozenset()
-    prefix: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "hooks" in vars(cls):
+            raise TypeError(f"{cls.__name__}: hooks come from the methods it overrides (strategies.base.HOOKS)")
+        cls.hooks = derived_hooks(cls)
 
     def __init__(self, **params: Param) -> None:
         self.params = params
 
+    @classmethod
+    def entry(cls, name: str = "") -> Entry[StrategyPart]:
+        """The registry's view of the class, under `name` if given (a user's part: its path:Class as written)."""
+        return Entry(
+            name or cls.name,
+            cls.description,
+            cls,
+            {key: p.default for key, p in cls.parameters.items()},
+            cls.reference,
+            bounds={key: p.bounds for key, p in cls.parameters.items() if p.bounds is not None},
+        )
+
+    def hp_name(self, key: str) -> str:
+        return f"{self.prefix or self.name.replace('-', '_')}_{key}"
+
     def value(self, hp: Any, key: str) -> Any:
-        return hyperparameter(hp, f"{self.prefix}_{key}", self.params[key])
+        return hyperparameter(hp, self.hp_name(key), self.params[key])
 
     def declare(self, hp: Any) -> None:
         for key in self.params:
@@ -73,6 +134,10 @@ class StrategyPart:
     def class_weight(self, hp: Any, y_train: np.ndarray) -> dict[int, float] | None:
         return None
 
+    def weights_start(self, hp: Any, epochs: int) -> int:
+        """The epoch from which `class_weight` applies (deferred re-weighting); 0: from the start."""
+        return 0
+
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler | None:
         return None
 
@@ -83,8 +148,9 @@ class StrategyPart:
     def callbacks(self, hp: Any, y_train: np.ndarray, num_classes: int) -> list[Any]:
         return []
 
-    def init_model(self, model: Any, hp: Any, y_train: np.ndarray, num_classes: int) -> None:
-        """Change a freshly built model in place (e.g. its output bias)."""
+    def init_model(self, model: Any, hp: Any, y_train: np.ndarray, num_classes: int) -> Any:
+        """The model to train: the freshly built one, changed (its output bias) or extended (a cosine classifier)."""
+        return model
 
     def posthoc(self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray) -> dict[str, Any] | None:
         """Offsets added to the logits at prediction time, chosen on validation data.
@@ -92,6 +158,84 @@ class StrategyPart:
         Returns {"offsets": array of shape (num_classes,), **chosen values}.
         """
         return None
+
+    def skip(self, train_counts: np.ndarray) -> str | None:
+        """Why the part cannot run on a fold with these per-class training counts, or None.
+
+        Asked when a study is planned (benchopt's skip), so a cell that could
+        only fail is known before any training; the reason is what a user reads.
+        """
+        return None
+
+
+def overrides(cls: type[StrategyPart], method: str) -> bool:
+    return getattr(cls, method) is not getattr(StrategyPart, method)
+
+
+def derived_hooks(cls: type[StrategyPart]) -> frozenset[str]:
+    return frozenset(hook for method, hook in HOOKS.items() if overrides(cls, method))
+
+
+_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+_TYPES = (bool, int, float, str)
+
+
+def declaration_problem(cls: type[StrategyPart]) -> str | None:
+    """The first way `cls` is not declared like the built-ins, as '<check>: <problem and fix>'; None if none.
+
+    Run when a user's class is named (before anything is written) and by
+    strategies.testing.check_strategy, so a badly declared class is refused
+    with a sentence rather than failing mid-study.
+    """
+    for key in ("name", "description", "reference", "version"):
+        if key not in vars(cls):
+            return f"declaration: declare {key} on {cls.__name__} itself, as the built-in strategies do"
+    for key in ("name", "description", "reference"):
+        if not isinstance(value := vars(cls)[key], str) or not value:
+            return f"declaration: {key} must be a non-empty str, got {value!r}"
+    if not _NAME.fullmatch(cls.name):
+        return f"declaration: name {cls.name!r} must be lower-case letters and digits joined by '-'"
+    if not isinstance(cls.version, int) or isinstance(cls.version, bool) or cls.version < 1:
+        return f"declaration: version must be an int from 1, raised when a change alters results; got {cls.version!r}"
+    if problem := _parameters_problem(cls):
+        return f"parameters: {problem}"
+    return _hooks_problem(cls)
+
+
+def _parameters_problem(cls: type[StrategyPart]) -> str | None:
+    if not isinstance(cls.parameters, dict):
+        return f"declare parameters as a dict of name -> Parameter, got {type(cls.parameters).__name__}"
+    for key, declared in cls.parameters.items():
+        if not isinstance(declared, Parameter):
+            return f"'{key}' must be declared as bench.registry.Parameter(default, Bounds(...)), got {declared!r}"
+        values = declared.default.choices if isinstance(declared.default, Tunable) else (declared.default,)
+        if not values or declared.kind not in _TYPES or any(type(v) is not declared.kind for v in values):
+            return f"'{key}' needs a default (or Tunable choices) all of one type of bool, int, float, str"
+        if (declared.bounds is None) != (declared.kind in (bool, str)):
+            return f"'{key}' is {declared.kind.__name__}: declare Bounds for a number, none for a bool or str"
+    try:
+        cls.entry().arguments(Spec(cls.name))  # every default and tuned choice within its bounds
+        inspect.signature(cls).bind(**cls.parameters)
+    except UserError as exc:
+        return str(exc)
+    except TypeError as exc:
+        return f"{cls.__name__}(**parameters) fails ({exc}); accept every declared parameter as a keyword"
+    return None
+
+
+def _hooks_problem(cls: type[StrategyPart]) -> str | None:
+    if cls.hooks != (derived := derived_hooks(cls)):
+        return f"hooks: {sorted(cls.hooks)} set by hand, its overridden methods change {sorted(derived)}"
+    for method in [*HOOKS, "callbacks", "skip"]:
+        if method == "stratified" or not overrides(cls, method):
+            continue
+        given, expected = (list(inspect.signature(getattr(c, method)).parameters) for c in (cls, StrategyPart))
+        if given != expected:
+            return (
+                f"hooks: {cls.__name__}.{method} takes ({', '.join(given)}); "
+                f"keep StrategyPart's ({', '.join(expected)})"
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -104,6 +248,11 @@ class Strategy:
     @property
     def name(self) -> str:
         return "+".join(self.labels)
+
+    @property
+    def version(self) -> str:
+        """Its parts' versions: a raised one gives the strategy's cells and search new keys, so only they rerun."""
+        return "+".join(str(type(part).version) for part in self.parts)
 
     @property
     def stratified(self) -> bool:
@@ -123,8 +272,14 @@ class Strategy:
 
         return keras.losses.CategoricalCrossentropy(from_logits=True)
 
-    def class_weight(self, hp: Any, y_train: np.ndarray) -> dict[int, float] | None:
-        return next((w for p in self.parts if (w := p.class_weight(hp, y_train))), None)
+    def class_weights(self, hp: Any, y_train: np.ndarray, num_classes: int, epochs: int) -> ClassWeights | None:
+        """The weighting part's weights as a vector over all classes (absent ones weigh 1), with their start epoch."""
+        for part in self.parts:
+            if weights := part.class_weight(hp, y_train):
+                vector = np.ones(num_classes)
+                vector[list(weights)] = list(weights.values())
+                return ClassWeights(vector, part.weights_start(hp, epochs))
+        return None
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
         """Per-epoch index order; a shuffled pass over the fold unless a part resamples."""
@@ -142,9 +297,14 @@ class Strategy:
     def callbacks(self, hp: Any, y_train: np.ndarray, num_classes: int) -> list[Any]:
         return [callback for part in self.parts for callback in part.callbacks(hp, y_train, num_classes)]
 
-    def init_model(self, model: Any, hp: Any, y_train: np.ndarray, num_classes: int) -> None:
+    def init_model(self, model: Any, hp: Any, y_train: np.ndarray, num_classes: int) -> Any:
         for part in self.parts:
-            part.init_model(model, hp, y_train, num_classes)
+            model = part.init_model(model, hp, y_train, num_classes)
+        return model
+
+    def skip(self, train_counts: np.ndarray) -> str | None:
+        """The first part's reason it cannot run on a fold with these per-class training counts, or None."""
+        return next((reason for part in self.parts if (reason := part.skip(train_counts))), None)
 
     @property
     def posthoc_part(self) -> StrategyPart | None:

@@ -31,13 +31,39 @@ class LogitAdjustedLoss(keras.losses.Loss):
         return {**super().get_config(), "log_prior": self.log_prior.tolist(), "tau": self.tau}
 
 
-class LDAMLoss(keras.losses.Loss):
-    """Label-distribution-aware margin loss (Cao et al. 2019) with per-class weights.
+class CosineLogits(keras.layers.Layer):
+    """scale * cos(features, w_c) for each class c: the normalised classifier of LDAM (Cao et al. 2019).
 
-    The true class's logit is lowered by m_c = C / n_c ** 0.25 (C set so the
-    largest margin is `max_margin`) and all logits are scaled by `scale`. The
-    class weights live in a variable so deferred re-weighting can switch them
-    mid-training (TensorFlow backend: the traced step reads the variable).
+    Their reference code (NormedLinear) feeds LDAM cosines scaled by s = 30: the
+    margins then act on a bounded quantity the network cannot rescale around,
+    as it could with raw Dense logits. The logits stay scaled, so softmax and
+    argmax of the stored logits mean what they mean for any other model.
+    """
+
+    def __init__(self, units: int, scale: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units, self.scale = int(units), float(scale)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="kernel")
+
+    def call(self, inputs: Any) -> Any:
+        features = keras.ops.normalize(inputs, axis=-1)
+        kernel = keras.ops.normalize(self.kernel, axis=0)
+        return self.scale * keras.ops.matmul(features, kernel)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units, "scale": self.scale}
+
+
+class LDAMLoss(keras.losses.Loss):
+    """Label-distribution-aware margin loss (Cao et al. 2019) on CosineLogits.
+
+    The true class's cosine is lowered by m_c = C / n_c ** 0.25 (C set so the
+    largest margin is `max_margin`) before scaling: on logits s * cos, the
+    true class's logit is lowered by s * m_c. Class weights (DRW) arrive as
+    per-sample weights from the batches (bench.training.EpochBatches), so
+    every backend sees them switch on.
     """
 
     def __init__(self, counts: np.ndarray, max_margin: float, scale: float, name: str = "ldam", **kwargs: Any) -> None:
@@ -46,22 +72,11 @@ class LDAMLoss(keras.losses.Loss):
         margins = counts**-0.25
         self.margins = (margins * max_margin / margins.max()).astype("float32")
         self.scale = float(scale)
-        self.class_weights = keras.Variable(np.ones(len(counts), "float32"), trainable=False, name="ldam_weights")
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
         y_true = keras.ops.cast(y_true, y_pred.dtype)
-        adjusted = (y_pred - y_true * keras.ops.convert_to_tensor(self.margins)) * self.scale
-        per_sample = keras.losses.categorical_crossentropy(y_true, adjusted, from_logits=True)
-        return per_sample * keras.ops.sum(y_true * self.class_weights, axis=-1)
+        adjusted = y_pred - y_true * keras.ops.convert_to_tensor(self.scale * self.margins)
+        return keras.losses.categorical_crossentropy(y_true, adjusted, from_logits=True)
 
-
-class DeferredReweighting(keras.callbacks.Callback):
-    """Switches the model's LDAM loss to the given class weights from a fraction of the epoch budget on."""
-
-    def __init__(self, weights: np.ndarray, start_fraction: float) -> None:
-        super().__init__()
-        self.weights, self.start_fraction = np.asarray(weights, "float32"), start_fraction
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        start = round(self.start_fraction * self.params.get("epochs", 1))
-        self.model.loss.class_weights.assign(self.weights if epoch >= start else np.ones_like(self.weights))
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "margins": self.margins.tolist(), "scale": self.scale}

@@ -7,7 +7,7 @@ matching trained strategy's models (baseline's for a plain post-hoc name).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import f1_score
@@ -16,13 +16,23 @@ from strategies.base import StrategyPart, log_prior
 
 
 def macro_f1_with(offsets: np.ndarray, logits: np.ndarray, y_true: np.ndarray) -> float:
-    return float(f1_score(y_true, (logits + offsets).argmax(axis=1), average="macro", zero_division=0))
+    """Macro-F1 over every class of the logits, as the test score counts them.
+
+    Without `labels=`, a class absent from validation and never predicted would
+    drop out of the average, and the choice would optimise a different score.
+    """
+    predicted = (logits + offsets).argmax(axis=1)
+    every_class = np.arange(logits.shape[1])
+    return float(f1_score(y_true, predicted, labels=every_class, average="macro", zero_division=0))
 
 
 class PosthocLogitAdjust(StrategyPart):
     """Predict argmax(logits - tau * log prior) (Menon et al. 2021), tau picked on validation macro-F1."""
 
-    hooks: ClassVar[frozenset[str]] = frozenset({"posthoc"})
+    name = "posthoc-logit-adjust"
+    description = "no retraining: predict argmax(logits - tau * log prior), tau chosen on validation"
+    reference = "Menon et al. 2021 (post-hoc variant)"
+    version = 1
     taus = np.round(np.linspace(0.0, 2.0, 21), 2)
 
     def posthoc(self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray) -> dict[str, Any]:
@@ -39,7 +49,10 @@ class Threshold(StrategyPart):
     the search (two sweeps over classes on a fixed grid) is written here.
     """
 
-    hooks: ClassVar[frozenset[str]] = frozenset({"posthoc"})
+    name = "threshold"
+    description = "no retraining: per-class logit offsets maximising validation macro-F1"
+    reference = "Lipton et al. 2014, Optimal Thresholding of Classifiers to Maximize F1"
+    version = 1
     grid = np.round(np.linspace(-4.0, 4.0, 33), 2)
 
     def posthoc(self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray) -> dict[str, Any]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from imblearn.over_sampling import SMOTE
 
+from bench.registry import Bounds, Parameter, Tunable
 from strategies.base import NotApplicable, Sampler, StrategyPart
+
+SHARE = Bounds(0.0, 1.0, low_inclusive=False)  # a share of the largest or smallest class
 
 
 def per_class_sampler(plan: dict[int, int], y_train: np.ndarray, *, replace: bool) -> Sampler:
@@ -54,8 +57,11 @@ class Oversample(StrategyPart):
     is a list of indices into the one copy of the training data.
     """
 
-    hooks: ClassVar[frozenset[str]] = frozenset({"data"})
-    prefix: ClassVar[str] = "oversample"
+    name = "oversample"
+    description = "random oversampling of the training fold up to target x the largest class"
+    reference = "random oversampling as in imbalanced-learn RandomOverSampler, drawn by index each epoch"
+    version = 1
+    parameters = {"target": Parameter(Tunable((0.5, 1.0)), SHARE)}
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
         plan = oversampling_plan(y_train, float(self.value(hp, "target")))
@@ -73,34 +79,50 @@ def undersampling_plan(y_train: np.ndarray, target: float) -> dict[int, int]:
 class Undersample(StrategyPart):
     """Random undersampling of majority classes, a fresh subset each epoch, by index."""
 
-    hooks: ClassVar[frozenset[str]] = frozenset({"data"})
-    prefix: ClassVar[str] = "undersample"
+    name = "undersample"
+    description = "random undersampling of the training fold, no class above smallest / target, redrawn each epoch"
+    reference = "random undersampling as in imbalanced-learn RandomUnderSampler, drawn by index each epoch"
+    version = 1
+    parameters = {"target": Parameter(Tunable((0.5, 1.0)), SHARE)}
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
         plan = undersampling_plan(y_train, float(self.value(hp, "target")))
         return per_class_sampler(plan, y_train, replace=False)
 
 
-def class_balanced_order(y_train: np.ndarray, rng: np.random.Generator, length: int) -> np.ndarray:
-    """`length` indices in blocks of one sample per class (random class order per block).
+def class_balanced_order(y_train: np.ndarray, rng: np.random.Generator, length: int, batch_size: int) -> np.ndarray:
+    """`length` int32 indices whose every batch of `batch_size` holds each class within one sample of an equal share.
 
-    Any batch whose size is a multiple of the number of classes is exactly
-    balanced, others within one sample. imbalanced-learn's
+    Each batch takes floor(B / C) rows of every class present plus one more of
+    B mod C classes chosen at random for that batch (the last, shorter batch
+    likewise for its own size); rows are drawn with replacement within their
+    class. Balancing the whole epoch is not enough: batches cut across it
+    hold anything from 0 to 3 of a class where 1.6 is fair. imbalanced-learn's
     BalancedBatchGenerator is binary-only and Keras 2 era, hence these lines.
     """
-    members = [np.flatnonzero(y_train == c) for c in np.unique(y_train)]
-    blocks = -(-length // len(members))
-    draws = np.stack([rng.choice(m, size=blocks) for m in members], axis=1)  # (blocks, classes)
-    return rng.permuted(draws, axis=1).ravel()[:length]
+    members = [np.flatnonzero(y_train == c).astype(np.int32) for c in np.unique(y_train)]
+    batches = -(-length // batch_size)
+    # Slot j of a batch takes the (j mod C)-th class of that batch's own random class order.
+    class_order = rng.permuted(np.tile(np.arange(len(members)), (batches, 1)), axis=1)
+    slots = class_order[:, np.arange(batch_size) % len(members)].ravel()[:length]
+    order = np.empty(length, dtype=np.int32)
+    for c, rows in enumerate(members):
+        chosen = slots == c
+        order[chosen] = rows[rng.integers(0, len(rows), size=int(chosen.sum()))]
+    return order
 
 
 class BalancedBatches(StrategyPart):
-    """Every batch drawn class-balanced from the training fold, by index (no copies)."""
+    """Class-balanced batches (each class within one sample of B / C per batch), by index, as long as the fold."""
 
-    hooks: ClassVar[frozenset[str]] = frozenset({"data"})
+    name = "balanced-batches"
+    description = "every batch holds each class within one sample of an equal share, drawn from the training fold"
+    reference = "class-balanced sampling, Shen et al. 2016; Kang et al. 2020"
+    version = 1
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
-        return lambda rng: class_balanced_order(y_train, rng, len(y_train))
+        batch_size = int(hp.get("batch_size"))  # declared by the harness before it asks for the sampler
+        return lambda rng: class_balanced_order(y_train, rng, len(y_train), batch_size)
 
 
 class PowerSampling(StrategyPart):
@@ -111,8 +133,12 @@ class PowerSampling(StrategyPart):
     good middle. An epoch has as many samples as the training fold.
     """
 
-    hooks: ClassVar[frozenset[str]] = frozenset({"data"})
-    prefix: ClassVar[str] = "sampling"
+    name = "sqrt-sampling"
+    description = "class-aware sampling with class probability proportional to n_c ** q (q = 0.5: square root)"
+    reference = "Mahajan et al. 2018; Kang et al. 2020, Decoupling Representation and Classifier"
+    version = 1
+    parameters = {"q": Parameter(0.5, Bounds(0.0, 1.0))}
+    prefix = "sampling"
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
         q = float(self.value(hp, "q"))
@@ -122,27 +148,40 @@ class PowerSampling(StrategyPart):
         return lambda rng: rng.choice(len(y_train), size=len(y_train), p=probabilities)
 
 
+def too_few_for_smote(train_counts: np.ndarray, k: int) -> str | None:
+    """Why SMOTE with `k` neighbours cannot run on these per-class training counts, or None."""
+    too_small = [str(c) for c, n in enumerate(train_counts) if 0 < n <= k]
+    if not too_small:
+        return None
+    fix = "use smote[k_neighbors=1] or oversample" if k > 1 else "use oversample"
+    return (
+        f"smote: class(es) {', '.join(too_small)} have {k} or fewer training samples, SMOTE with "
+        f"k_neighbors={k} needs at least {k + 1}; {fix}"
+    )
+
+
 class Smote(StrategyPart):
     """SMOTE (imbalanced-learn) on flattened training inputs, synthesised once per fit.
 
     The one data strategy that must create new arrays: synthetic samples do not
-    exist as rows to index. Refused (cell skipped) when a class has too few
-    training samples for its k nearest neighbours.
+    exist as rows to index. Skipped when a class has too few training samples
+    for its k nearest neighbours (with a tuned k, for the smallest choice).
     """
 
-    hooks: ClassVar[frozenset[str]] = frozenset({"data"})
-    prefix: ClassVar[str] = "smote"
+    name = "smote"
+    description = "SMOTE synthetic minority samples on flattened training inputs"
+    reference = "Chawla et al. 2002; imbalanced-learn SMOTE"
+    version = 1
+    parameters = {"k_neighbors": Parameter(5, Bounds(1))}
+
+    def skip(self, train_counts: np.ndarray) -> str | None:
+        k = self.params["k_neighbors"]
+        return too_few_for_smote(train_counts, int(min(k.choices) if isinstance(k, Tunable) else k))
 
     def resample(self, hp: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
         k = int(self.value(hp, "k_neighbors"))
-        counts = np.bincount(y_train)
-        too_small = [str(c) for c, n in enumerate(counts) if 0 < n <= k]
-        if too_small:
-            fix = "use smote[k_neighbors=1] or oversample" if k > 1 else "use oversample"
-            raise NotApplicable(
-                f"smote: class(es) {', '.join(too_small)} have {k} or fewer training samples, SMOTE with "
-                f"k_neighbors={k} needs at least {k + 1}; {fix}"
-            )
+        if reason := too_few_for_smote(np.bincount(y_train), k):  # when planning did not ask skip()
+            raise NotApplicable(reason)
         sampler = SMOTE(k_neighbors=k, random_state=seed)
         flat, y_new = sampler.fit_resample(x_train.reshape(len(x_train), -1), y_train)
         return flat.reshape(-1, *x_train.shape[1:]).astype(x_train.dtype), y_new

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from strategies.base import StrategyPart
 
 
 class Baseline(StrategyPart):
     """Random train/val cut, plain cross-entropy: the reference every row is compared to."""
 
+    name = "baseline"
+    description = "random train/val split, plain cross-entropy"
+    reference = "the reference row: no strategy"
+    version = 1
+
 
 class Stratify(StrategyPart):
     """Stratified train/val cut, so rare classes keep their share of validation."""
 
-    hooks: ClassVar[frozenset[str]] = frozenset({"split"})
+    name = "stratify"
+    description = "stratified train/val split"
+    reference = "scikit-learn train_test_split(stratify=)"
+    version = 1
 
     @property
     def stratified(self) -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
+from bench.registry import Bounds, Parameter, Tunable
 from strategies.base import StrategyPart
 
 
@@ -26,11 +27,41 @@ def tempered_balanced_weights(y_train: np.ndarray, exponent: float) -> dict[int,
     return {int(c): float(w) for c, w in zip(classes, tempered, strict=True)}
 
 
-class ClassWeight(StrategyPart):
+def deferred_start(fraction: float, epochs: int) -> int:
+    """The first weighted epoch when weights switch on after `fraction` of the epoch budget (Cao et al. 2019)."""
+    return round(fraction * epochs)
+
+
+# A fraction of the epoch budget; 1 would never start.
+DEFERRED = Parameter(0.0, Bounds(0.0, 1.0, high_inclusive=False))
+_DEFERRED_TEXT = (
+    "deferred=f switches the weights on after a fraction f of the epoch budget (deferred re-weighting, Cao et al. 2019)"
+)
+
+
+class DeferrableWeights(StrategyPart):
+    """Class weights that switch on after the `deferred` fraction of the epoch budget (0: from the start).
+
+    Cao et al. 2019 find that weights applied after a first stage of plain
+    training (deferred re-weighting) learn better features than weights from
+    the first epoch; `[deferred=0.8]` gives their schedule.
+    """
+
+    def weights_start(self, hp: Any, epochs: int) -> int:
+        return deferred_start(float(self.value(hp, "deferred")), epochs)
+
+
+class ClassWeight(DeferrableWeights):
     """Weight each class's loss by its (tempered) inverse frequency in the training fold."""
 
-    hooks: ClassVar[frozenset[str]] = frozenset({"weights"})
-    prefix: ClassVar[str] = "class_weight"
+    name = "class-weight"
+    description = f"loss weighted by tempered inverse class frequency of the training fold; {_DEFERRED_TEXT}"
+    reference = "King & Zeng 2001; scikit-learn compute_class_weight('balanced')"
+    version = 1
+    parameters = {
+        "exponent": Parameter(Tunable((0.5, 0.75, 1.0)), Bounds(0.0, 2.0)),
+        "deferred": DEFERRED,
+    }
 
     def class_weight(self, hp: Any, y_train: np.ndarray) -> dict[int, float]:
         return tempered_balanced_weights(y_train, float(self.value(hp, "exponent")))
@@ -48,11 +79,17 @@ def effective_number_weights(y_train: np.ndarray, beta: float) -> dict[int, floa
     return {int(c): float(w) for c, w in zip(classes, weights, strict=True)}
 
 
-class EffectiveNumber(StrategyPart):
+class EffectiveNumber(DeferrableWeights):
     """Class-balanced re-weighting by the effective number of samples; composes with focal."""
 
-    hooks: ClassVar[frozenset[str]] = frozenset({"weights"})
-    prefix: ClassVar[str] = "effective_number"
+    name = "effective-number"
+    description = f"class weights from the effective number of samples (+focal: class-balanced focal); {_DEFERRED_TEXT}"
+    reference = "Cui et al. 2019, Class-Balanced Loss Based on Effective Number of Samples"
+    version = 1
+    parameters = {
+        "beta": Parameter(Tunable((0.9, 0.99, 0.999, 0.9999)), Bounds(0.0, 1.0, high_inclusive=False)),  # 1: 0/0
+        "deferred": DEFERRED,
+    }
 
     def class_weight(self, hp: Any, y_train: np.ndarray) -> dict[int, float]:
         return effective_number_weights(y_train, float(self.value(hp, "beta")))

@@ -37,6 +37,7 @@ FLAGS = {
     "two losses": (["run", "--strategy", "focal+focal"], "both change the loss"),
     "two samplers": (["run", "--strategy", "oversample+undersample"], "both change the data"),
     "baseline in a composite": (["run", "--strategy", "baseline+focal"], "baseline changes nothing"),
+    "a sampler plus weights": (["run", "--strategy", "oversample+class-weight"], "oversample already rebalances"),
     "strategy listed twice": (["run", "--strategy", "focal", "--strategy", "focal"], "listed twice"),
     "zero seeds": (["run", "--seeds", "0"], "'seeds' must be at least 1"),
     "negative trials": (["run", "--max-trials", "-1"], "'max_trials' must be at least 1"),
@@ -51,6 +52,13 @@ FLAGS = {
     "export of nothing": (["export", "nowhere"], "no study in nowhere"),
     "unknown export kind": (["export", "nowhere", "--what", "models"], "invalid choice"),
     "unknown command": (["fly"], "invalid choice"),
+}
+# Values that once failed mid-study after the store was written, or ran silently meaning nothing.
+OUT_OF_RANGE = {
+    "undersample[target=0]": "undersample: parameter 'target' must be in (0, 1], got 0",
+    "effective-number[beta=1.0]": "effective-number: parameter 'beta' must be in [0, 1), got 1.0",
+    "focal[gamma=-5]": "focal: parameter 'gamma' must be in [0, 10], got -5",
+    "logit-adjusted[tau=-100]": "logit-adjusted: parameter 'tau' must be in [0, 5], got -100",
 }
 STUDY_FILES = {
     "key typo": ("epoch = 3", "unknown key 'epoch'", "(did you mean 'epochs'?)"),
@@ -93,6 +101,13 @@ def test_bad_flags_and_specs(case, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     args, message = FLAGS[case]
     assert_refused_in_one_line(args, (message,), tmp_path, capsys)
+
+
+@pytest.mark.parametrize("spec", list(OUT_OF_RANGE))
+def test_strategy_values_out_of_range(spec, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--strategy", spec, "--out", str(tmp_path / "study")]
+    assert_refused_in_one_line(args, (OUT_OF_RANGE[spec],), tmp_path, capsys)
 
 
 @pytest.mark.parametrize("case", list(STUDY_FILES))

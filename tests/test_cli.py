@@ -52,7 +52,9 @@ def test_list_names_every_strategy_with_parameters(capsys):
     out = capsys.readouterr().out
     for name in ("baseline", "stratify", "class-weight", "oversample", "focal", "digits-lt", "hyperband"):
         assert name in out
-    assert "gamma={1.0, 2.0, 3.0} (tuned)" in out
+    assert "gamma={1.0, 2.0, 3.0} (tuned) in [0, 10]" in out
+    assert "target={0.5, 1.0} (tuned) in (0, 1]" in out and "k_neighbors=5 in [1, inf)" in out
+    assert "Your own strategy: path/to/file.py:ClassName[key=value,...]" in out
 
 
 def test_status_counts_cells(tiny_study, capsys):

@@ -80,18 +80,10 @@ def test_mixed_precision_changes_the_fingerprint_only_when_on():
     assert build_config({}, {"mixed_precision": True}).fingerprint() != base.fingerprint()
 
 
-def test_studies_with_redrawn_samplers_do_not_resume_from_the_old_draws():
-    """oversample/undersample changed their random draws; a fingerprint made before that must not match."""
-    import hashlib
-    import json
+def test_the_fingerprint_changes_with_the_protocol(monkeypatch):
+    """A study made under another evaluation protocol is never resumed into a mix of both protocols' numbers."""
+    import bench.config
 
-    from bench.config import _NOT_DECISIVE
-
-    def old_fingerprint(config):
-        decisive = {k: v for k, v in config.to_dict().items() if k not in _NOT_DECISIVE and k != "mixed_precision"}
-        return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
-
-    with_oversampling = build_config({}, {"strategies": ["baseline", "oversample[target=1.0]"]})
-    without = build_config({}, {"strategies": ["baseline", "focal"]})
-    assert with_oversampling.fingerprint() != old_fingerprint(with_oversampling)
-    assert without.fingerprint() == old_fingerprint(without), "other studies still resume"
+    before = build_config({}, {}).fingerprint()
+    monkeypatch.setattr(bench.config, "PROTOCOL", bench.config.PROTOCOL + 1)
+    assert build_config({}, {}).fingerprint() != before

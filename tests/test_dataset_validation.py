@@ -10,6 +10,9 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
+from bench.config import build_config
+from bench.plan import prepare
+from bench.splits import make_fold
 from tests.conftest import write_csv, write_image_folder
 
 Setup = Callable[[Path], list[str]]  # makes the bad input under tmp_path, returns the `run` arguments
@@ -190,3 +193,16 @@ def test_unusable_input_is_refused_in_one_line(case, tmp_path, capsys):
     assert all(line.startswith("note: ") for line in lines[:-1]), "only notes may precede the error"
     assert "Traceback" not in captured.err + captured.out
     assert not out.exists(), "nothing may be written"
+
+
+def test_a_class_of_two_is_tested_and_trained_on_not_refused(tmp_path):
+    y = np.repeat([0, 1, 2], [40, 20, 2])
+    np.savez(tmp_path / "a.npz", x=np.random.default_rng(0).normal(size=(len(y), 4)), y=y)
+    values = {"profile": "smoke", "datasets": [f"npz[path={tmp_path / 'a.npz'}]"], "out": str(tmp_path / "study")}
+    study = prepare(build_config({**values, "strategies": ["baseline", "stratify"], "seeds": 5}, {}))
+    [data] = study.datasets.values()
+    for seed in range(1, 6):
+        for stratified in (False, True):
+            fold = make_fold(data, seed, stratified, 0.2)
+            counts = [np.bincount(data.y[part], minlength=3)[2] for part in (fold.train, fold.val, fold.test)]
+            assert counts == [1, 0, 1], "one row to train on, one to test on, none left for validation"

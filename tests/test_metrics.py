@@ -44,21 +44,27 @@ def test_counted_confusion_equals_scikit_learns(case):
 
 
 @pytest.mark.parametrize("case", range(200))
-def test_validation_scores_equal_scikit_learns(case):
-    """Random label sets, including classes missing from y_true, y_pred or both."""
-    import warnings
-
-    from sklearn.metrics import balanced_accuracy_score
-
+def test_validation_scores_equal_scikit_learns_over_every_class(case):
+    """Random label sets, including classes missing from y_true, y_pred or both: every class is averaged."""
     rng = np.random.default_rng(case)
     num_classes = int(rng.integers(2, 8))
+    labels = np.arange(num_classes)
     present = rng.choice(num_classes, size=int(rng.integers(1, num_classes + 1)), replace=False)
     y_true = rng.choice(present, size=int(rng.integers(1, 60)))
     y_pred = rng.integers(0, num_classes, size=len(y_true)) if case % 3 else y_true.copy()
-    macro_f1, balanced, recall = validation_scores(confusion(y_true, y_pred, num_classes))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        assert macro_f1 == pytest.approx(f1_score(y_true, y_pred, average="macro", zero_division=0), abs=1e-12)
-        assert balanced == pytest.approx(balanced_accuracy_score(y_true, y_pred), abs=1e-12)
-    expected = recall_score(y_true, y_pred, labels=np.arange(num_classes), average=None, zero_division=0)
-    np.testing.assert_allclose(recall, expected, atol=1e-12)
+    macro_f1, macro_recall, recall = validation_scores(confusion(y_true, y_pred, num_classes))
+    expected_f1 = f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+    expected_recall = recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    assert macro_f1 == pytest.approx(expected_f1, abs=1e-12)
+    assert macro_recall == pytest.approx(expected_recall.mean(), abs=1e-12)
+    np.testing.assert_allclose(recall, expected_recall, atol=1e-12)
+
+
+def test_a_class_missing_from_validation_counts_as_zero():
+    """Predicting the missing class must not be punished more than any other mistake."""
+    y_true = np.array([0, 0, 1, 1])  # class 2 absent
+    perfect = validation_scores(confusion(y_true, y_true, 3))
+    one_wrong_as_missing = validation_scores(confusion(y_true, np.array([0, 2, 1, 1]), 3))
+    one_wrong_as_present = validation_scores(confusion(y_true, np.array([0, 1, 1, 1]), 3))
+    assert perfect[0] == pytest.approx(2 / 3)
+    assert one_wrong_as_missing[0] > one_wrong_as_present[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -94,12 +95,74 @@ def test_markdown_tables_have_a_row_per_strategy(evil_report):
         assert (directory / figure).is_file()
 
 
-def test_two_datasets_get_ranks_friedman_and_a_cd_diagram(evil_report):
+def test_two_datasets_get_ranks_but_no_friedman_or_cd_diagram(evil_report):
     directory, markdown, _ = evil_report
     across = markdown.split("## Across datasets")[1].split("## Provenance")[0]
-    assert "Friedman test: chi² =" in across
     assert len(re.findall(r"^\| (baseline|stratify|focal) \| \d\.\d\d \|", across, flags=re.M)) == 3
+    assert "Friedman test and critical-difference diagram need at least 3 datasets; this study has 2" in across
+    assert "chi²" not in across and "critical-difference.png" not in markdown
+    assert not (directory / "figures" / "critical-difference.png").exists()
+
+
+def test_three_datasets_get_friedman_and_a_cd_diagram(tmp_path):
+    directory = fake_study(
+        tmp_path, strategies=("baseline", "stratify", "focal"), seeds=(1, 2), datasets=("x", "y", "z")
+    )
+    markdown, _ = build(directory)
+    across = markdown.split("## Across datasets")[1].split("## Provenance")[0]
+    assert "Friedman test: chi² =" in across and "need at least 3 datasets" not in across
+    assert "](figures/critical-difference.png)" in across
     assert (directory / "figures" / "critical-difference.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def uneven_report(tmp_path_factory) -> str:
+    """focal skipped on 2 of 5 seeds; one cell trained at another ratio, with a class missing from val and test."""
+    directory = fake_study(
+        tmp_path_factory.mktemp("uneven"),
+        strategies=("baseline", "stratify", "focal"),
+        seeds=(1, 2, 3, 4, 5),
+        datasets=("toy[ratio=100]",),
+    )
+    store = Store.open_existing(directory)
+    try:
+        for seed in (2, 4):
+            store.skip_cell(f"toy[ratio=100]-focal-{seed}", "SMOTE needs 2 samples of every class")
+        lopsided = {"train": [60, 10, 2], "val": [5, 0, 5], "test": [10, 10, 0]}
+        store.db.execute(
+            "UPDATE cells SET class_counts=? WHERE key=?", (json.dumps(lopsided), "toy[ratio=100]-stratify-3")
+        )
+        store.db.execute(
+            "UPDATE cells SET class_counts=? WHERE key=?",
+            (json.dumps({"train": [50, 10, 2], "val": [5, 0, 5], "test": [10] * 3}), "toy[ratio=100]-baseline-4"),
+        )
+    finally:
+        store.close()
+    return build(directory)[0]
+
+
+def test_a_strategy_short_of_seeds_is_flagged_not_ranked(uneven_report):
+    summary = uneven_report.split("### Summary")[1].split("###")[0]
+    assert [r[0] for r in re.findall(r"^\| (\d+) \| (baseline|stratify) \|", summary, flags=re.M)] == ["1", "2"]
+    assert re.search(r"^\| – \| focal \|.*\| 3 of 5: not ranked \|$", summary, flags=re.M)
+    assert "means are over seeds 1, 2, 3, 4, 5" in summary and "focal (3 of 5 seeds)" in summary
+    assert "2 skipped" in uneven_report.split("##")[0]
+
+
+def test_the_achieved_imbalance_ratio_is_shown_and_the_requested_one_labelled(uneven_report):
+    data = uneven_report.split("### Data")[1].split("| class |")[0]
+    # train [50, 10, 2] in every cell but one with [60, 10, 2]; with val [5, 5, 5] the pool is [55, 15, 7]
+    assert "Achieved training imbalance ratio (largest / smallest class count of the training fold" in data
+    assert "25.0 to 30.0; of the training pool (train + validation): 7.9 to 9.3." in data
+    assert "Requested ratio (dataset spec): 100;" in data
+
+
+def test_classes_absent_from_a_split_are_named(uneven_report):
+    data = uneven_report.split("### Data")[1].split("| class |")[0]
+    assert (
+        "Classes absent from a split of some finished cells, so no score on that split judges them: "
+        "b from validation (seeds 3, 4; baseline, stratify); c from test (seed 3; stratify)."
+    ) in data
 
 
 def test_partial_study_renders_and_says_what_is_missing(tmp_path):

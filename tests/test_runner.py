@@ -54,6 +54,28 @@ def test_rerun_resumes_without_training(tiny_study, monkeypatch, capsys):
     assert "4 cells, 4 already done" in capsys.readouterr().out
 
 
+def test_a_raised_strategy_version_reruns_only_that_strategys_cells(tmp_path, monkeypatch):
+    from strategies.resampling import Oversample
+
+    out = tmp_path / "versioned"
+    assert run_tiny(out) == 0
+    before = results(out)
+    trained: list[str] = []
+    real = tasks.cell_task
+    monkeypatch.setattr(
+        runner, "cell_task", lambda study, d, cell, *a: trained.append(cell.strategy) or real(study, d, cell, *a)
+    )
+    monkeypatch.setattr(Oversample, "version", Oversample.version + 1)
+    assert run_tiny(out) == 0
+    assert trained == ["oversample", "oversample"], "baseline's finished cells are kept"
+    after = results(out)
+    assert len(after) == len(before) == 4 and after.strategy.value_counts().to_dict() == {
+        "baseline": 2,
+        "oversample": 2,
+    }
+    pd.testing.assert_frame_equal(after, before)  # same code under a new version number: the same numbers again
+
+
 class Interrupt:
     """Stands in for Ctrl-C / a kill after the n-th progress event of a kind."""
 

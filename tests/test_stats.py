@@ -6,6 +6,8 @@ import pytest
 from scipy import stats
 
 from reports.stats import (
+    MIN_TASKS_FOR_FRIEDMAN,
+    common_seed_means,
     compare_to_baseline,
     friedman,
     holm,
@@ -13,6 +15,7 @@ from reports.stats import (
     mean_ranks,
     nemenyi_critical_difference,
     paired_test,
+    rank_block,
     verdict,
 )
 
@@ -41,6 +44,16 @@ def test_six_or_more_seeds_use_wilcoxon():
     name, p = paired_test(differences)
     assert name == "Wilcoxon signed-rank" and p == pytest.approx(stats.wilcoxon(differences).pvalue)
     assert p == pytest.approx(2 / 2**7)  # all positive: the exact two-sided minimum
+
+
+def test_the_wilcoxon_switch_counts_only_non_zero_differences():
+    six = np.array([0.1, 0.2, 0.05, 0.3, 0.15, 0.0])  # scipy's Wilcoxon would drop the tie: p = 2 / 2**5
+    name, p = paired_test(six)
+    assert name == "paired t" and p == pytest.approx(stats.ttest_1samp(six, 0.0).pvalue)
+    seven = np.array([0.1, 0.2, 0.05, 0.3, 0.15, 0.12, 0.0])
+    name, p = paired_test(seven)
+    assert name == "Wilcoxon signed-rank" and p == pytest.approx(stats.wilcoxon(seven).pvalue)
+    assert p == pytest.approx(2 / 2**6)  # six non-zero, all positive: the exact minimum, below 0.05
 
 
 def test_degenerate_differences():
@@ -88,6 +101,53 @@ def test_ranks_and_friedman_match_scipy():
     expected = stats.friedmanchisquare(scores.a, scores.b, scores.c)
     assert (statistic, p) == pytest.approx((expected.statistic, expected.pvalue))
     assert math.isnan(friedman(scores[["a", "b"]])[0])
+    assert math.isnan(friedman(scores.iloc[: MIN_TASKS_FOR_FRIEDMAN - 1])[0]), "too few datasets"
+
+
+def frame(scores: dict[str, dict[str, dict[int, float]]]) -> pd.DataFrame:
+    """Results rows from {dataset: {strategy: {seed: macro-F1}}}."""
+    return pd.DataFrame(
+        [
+            {"dataset": d, "strategy": s, "seed": seed, "macro_f1": value}
+            for d, by_strategy in scores.items()
+            for s, by_seed in by_strategy.items()
+            for seed, value in by_seed.items()
+        ]
+    )
+
+
+def test_ranks_use_only_the_seeds_every_ranked_strategy_has():
+    # Seed 3 of d1 is hard and "short" skipped it: over its own seeds it would rank first on d1.
+    results = frame(
+        {
+            "d1": {"a": {1: 0.80, 2: 0.70, 3: 0.40}, "b": {1: 0.75, 2: 0.72, 3: 0.50}, "short": {1: 0.70, 2: 0.71}},
+            "d2": {
+                "a": {1: 0.70, 2: 0.68, 3: 0.69},
+                "b": {1: 0.60, 2: 0.61, 3: 0.62},
+                "short": {1: 0.65, 2: 0.66, 3: 0.64},
+            },
+        }
+    )
+    means, blocks = common_seed_means(results, "macro_f1")
+    assert blocks["d1"].seeds == [1, 2] and blocks["d2"].seeds == [1, 2, 3]
+    assert means.loc["d1"].to_dict() == pytest.approx({"a": 0.75, "b": 0.735, "short": 0.705})
+    # By hand: d1 ranks a 1, b 2, short 3 on seeds 1-2; d2 ranks a 1, short 2, b 3 on seeds 1-3.
+    assert mean_ranks(means).to_dict() == pytest.approx({"a": 1.0, "b": 2.5, "short": 2.5})
+
+
+def test_a_strategy_short_of_seeds_is_left_out_when_cutting_would_lose_more():
+    five = {seed: 0.5 + 0.01 * seed for seed in range(1, 6)}
+    results = frame({"d": {"a": five, "b": five, "c": {1: 0.9, 3: 0.9, 5: 0.9}}})
+    block = rank_block(results)
+    assert (block.strategies, block.seeds, block.short) == (["a", "b"], [1, 2, 3, 4, 5], {"c": 3})
+    results = frame({"d": {"a": five, "b": five, "c": {s: 0.9 for s in range(1, 5)}}})
+    assert rank_block(results).seeds == [1, 2, 3, 4], "3 x 4 scores beat 2 x 5: everyone is cut to seeds 1-4"
+
+
+def test_a_strategy_missing_a_dataset_is_not_ranked_across_datasets():
+    results = frame({"d1": {"a": {1: 0.7}, "b": {1: 0.6}, "c": {1: 0.5}}, "d2": {"a": {1: 0.7}, "b": {1: 0.8}}})
+    means, _ = common_seed_means(results, "macro_f1")
+    assert list(means.columns) == ["a", "b"] and list(means.index) == ["d1", "d2"]
 
 
 @pytest.mark.parametrize(("k", "q_alpha"), [(2, 1.960), (3, 2.343), (5, 2.728), (10, 3.164)])

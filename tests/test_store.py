@@ -45,10 +45,19 @@ def test_finished_cell_keeps_metrics_and_predictions(store):
 def test_replanning_keeps_status_and_never_duplicates(store):
     store.start_cell("k1")
     store.finish_cell("k1", make_result(0.5))
-    store.add_cells([Cell("k1", "d", "baseline", 1, 0)])
+    store.add_cells([Cell("k1", "d", "baseline", 1, 0), Cell("k2", "d", "baseline", 2, 1)])
     cells = store.cells()
     assert [c["status"] for c in cells] == ["done", "pending"]
     assert cells[0]["attempts"] == 1
+
+
+def test_a_cell_no_longer_planned_is_dropped_with_its_results(store):
+    """A strategy's new version gives its cells new keys: the old version's results must not stay beside them."""
+    store.start_cell("k1")
+    store.finish_cell("k1", make_result(0.5))
+    store.add_cells([Cell("k1-v2", "d", "baseline", 1, 0), Cell("k2", "d", "baseline", 2, 1)])
+    assert [c["key"] for c in store.cells()] == ["k1-v2", "k2"]
+    assert store.metrics() == [] and list(store.predictions()) == []
 
 
 def test_a_failed_write_leaves_the_cell_unfinished(store, monkeypatch):
@@ -116,6 +125,7 @@ def test_a_schema_1_store_is_migrated(tmp_path):
     db.execute("ALTER TABLE cells DROP COLUMN compute_seconds")
     db.execute("ALTER TABLE searches DROP COLUMN compute_seconds")
     db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    db.execute("DELETE FROM meta WHERE key='protocol'")
     db.commit()
     db.close()
     store = Store.open_existing(directory)
@@ -125,6 +135,24 @@ def test_a_schema_1_store_is_migrated(tmp_path):
     assert store.logits("toy", "baseline", 1) is None, "no validation logits to reuse after migration"
     assert write_report(store, directory).is_file()
     store.close()
+
+
+def test_a_store_of_the_first_protocol_is_reported_but_never_resumed(tmp_path):
+    from reports import write_report
+    from tests.conftest import fake_study
+
+    directory = fake_study(tmp_path / "v1")
+    db = sqlite3.connect(directory / "bench.sqlite")  # what imbalance-bench wrote with schema 3 (protocol 1)
+    db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+    db.execute("DELETE FROM meta WHERE key='protocol'")
+    db.commit()
+    db.close()
+    store = Store.open_existing(directory)
+    assert store.meta("protocol") == "1" and write_report(store, directory).is_file()
+    fingerprint = store.meta("fingerprint")
+    store.close()
+    with pytest.raises(UserError, match="holds results of evaluation protocol 1, this imbalance-bench runs protocol 2"):
+        Store.for_study(directory, {"name": "t"}, fingerprint, overwrite=False)
 
 
 def test_failed_search_is_not_reused(store):
