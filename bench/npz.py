@@ -57,6 +57,10 @@ def load_npz(name: str, path: Path, tail: LongTail | None) -> Dataset:
     x, y = arrays["x"], arrays["y"]
     if y.ndim != 1:
         raise UserError(f"{name}: y must hold one label per row (shape (n,)), got shape {y.shape}")
+    if np.issubdtype(y.dtype, np.floating) and (missing := int(np.isnan(y).sum())):
+        raise UserError(
+            f"{name}: {missing} label(s) in y are missing (NaN); drop those rows or give them a class, then run again"
+        )
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise UserError(f"{name}: x must be a numeric array, got dtype {x.dtype}")
     if x.ndim < 2:

@@ -8,11 +8,27 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench.errors import UserError, closest
+
+
+def import_from_working_directory(module_name: str) -> Any:
+    """Import `module_name` as `python -m` would have, with the working directory first on the path.
+
+    bench/__main__.py takes the working directory off sys.path so that a
+    folder of the user's named strategies/ or reports/ cannot shadow this
+    project's packages; the user's own modules are still found there.
+    """
+    working = str(Path.cwd())
+    sys.path.insert(0, working)
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        sys.path.remove(working)
 
 
 def load_named(text: str, kind: str, what: str, accept: Callable[[Any], bool], example: str) -> Any:
@@ -37,7 +53,7 @@ def load_named(text: str, kind: str, what: str, accept: Callable[[Any], bool], e
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
         else:
-            module = importlib.import_module(module_name)
+            module = import_from_working_directory(module_name)
     except UserError:
         raise
     except Exception as exc:  # the user's module failed to import: say so in one line

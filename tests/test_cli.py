@@ -86,3 +86,22 @@ def test_skipped_files_are_noted_on_stderr(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines() == [
         f"note: folder: skipped 0 hidden and 1 non-image file(s) in {tmp_path / 'images'}"
     ]
+
+
+def test_runs_from_a_folder_holding_its_own_strategies_and_reports(tmp_path, monkeypatch):
+    """`python -m bench` puts the working directory first on sys.path; the user's folders must not shadow ours."""
+    for package in ("strategies", "reports"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("raise ImportError('the user folder was imported')\n")
+    (tmp_path / "my_models.py").write_text("def build(hp, input_shape, num_classes):\n    return None\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "list"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ldam-drw" in result.stdout
+    from bench.user_code import import_from_working_directory
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "my_models", raising=False)
+    assert callable(import_from_working_directory("my_models").build), "user modules still come from there"
+    sys.modules.pop("my_models")

@@ -34,3 +34,12 @@ def test_a_class_without_samples_is_refused(tmp_path):
     np.savez(tmp_path / "a.npz", x=X, y=np.array([0, 1] * 6), class_names=np.array(["a", "b", "c"]))
     with pytest.raises(UserError, match="class 'c' in class_names has no samples"):
         load_npz("npz", tmp_path / "a.npz", None)
+
+
+def test_missing_labels_are_refused_not_made_a_class(tmp_path):
+    """A NaN label used to train a class named 'nan'."""
+    y = np.array([0.0, 1.0] * 6)
+    y[[3, 7]] = np.nan
+    np.savez(tmp_path / "a.npz", x=X, y=y)
+    with pytest.raises(UserError, match=r"2 label\(s\) in y are missing \(NaN\); drop those rows"):
+        load_npz("npz", tmp_path / "a.npz", None)
