@@ -13,6 +13,6 @@ from pathlib import Path
 if sys.path and Path(sys.path[0] or ".").resolve() != Path(__file__).resolve().parents[1]:
     del sys.path[0]
 
-from bench.cli import entry_point  # noqa: E402
+from bench.commands.cli import entry_point  # noqa: E402
 
 entry_point()

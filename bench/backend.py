@@ -1,22 +1,67 @@
-"""The Keras backend, loaded with a one-line error instead of a traceback deep inside Keras.
+"""The Keras backend: loaded with a one-line error, and every backend-specific setting in this one module.
 
 Keras picks its backend once, at import, from KERAS_BACKEND (or
 ~/.keras/keras.json), and a backend package that is not installed surfaces
-as a ModuleNotFoundError from Keras's internals.
+as a ModuleNotFoundError from Keras's internals. What differs between
+TensorFlow, JAX and PyTorch (determinism, threads, GPUs, the input path,
+memory) is asked of this module, so no other module compares backend names.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib.util
 import json
 import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.errors import UserError
 from bench.user_cache import cache_directory
 
 BACKENDS = ("tensorflow", "jax", "torch")
+VERBOSE = "IMBALANCE_BENCH_VERBOSE"  # set by --verbose; worker processes inherit it
+# What TensorFlow's C++ runtime prints when it loads, whatever TF_CPP_MIN_LOG_LEVEL says: absl's warning that
+# logging is not initialised, then glog-style lines (oneDNN, cudart, CPU features).
+_NATIVE_LINE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+:\d+\] )"
+)
+
+
+@contextlib.contextmanager
+def start_up_lines_hidden() -> Iterator[None]:
+    """Whatever loads a backend in this block keeps its C++ start-up lines off stderr (unless --verbose).
+
+    They are written by native code straight to file descriptor 2, past
+    Python's sys.stderr, so the descriptor is pointed at a file for the block
+    and everything else written there (a Python warning) is passed on after
+    it. Processes started inside the block would inherit the file: start them
+    outside.
+    """
+    if os.environ.get(VERBOSE):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", errors="replace")
+            kept = [line for line in text.splitlines(keepends=True) if not _NATIVE_LINE.match(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
 
 
 def prepare_backend_environment() -> None:
@@ -120,9 +165,7 @@ def forget_dead_custom_gradients() -> None:
     clear_session, when no earlier model can be traced again; the registry is
     private, so this does nothing if TensorFlow moves it.
     """
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
+    if active() != "tensorflow":
         return
     from tensorflow.python.framework import ops
 
@@ -130,3 +173,74 @@ def forget_dead_custom_gradients() -> None:
     if isinstance(registry, dict):
         for name in [n for n in registry if isinstance(n, str) and n.startswith("CustomGradient-")]:
             del registry[name]
+
+
+def active() -> str:
+    """The backend of the loaded Keras."""
+    import keras
+
+    return keras.backend.backend()
+
+
+def enable_determinism() -> None:
+    """Ask TensorFlow for deterministic kernels (JAX and PyTorch on CPU are already); seeding happens per model."""
+    if active() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def limit_threads(threads: int) -> None:
+    """A worker's share of the CPU: OMP_NUM_THREADS is read at import, TensorFlow's pools are set here."""
+    if active() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def feeds_one_tf_dataset() -> bool:
+    """Whether fits take their batches as one tf.data iterator (bench.training.tf_input) instead of a PyDataset."""
+    return active() == "tensorflow"
+
+
+def gpu_count() -> int:
+    """GPUs the loaded backend sees."""
+    name = active()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return len(tf.config.list_physical_devices("GPU"))
+    if name == "jax":
+        import jax
+
+        return sum(device.platform == "gpu" for device in jax.devices())
+    if name == "torch":
+        import torch
+
+        return torch.cuda.device_count()
+    return 0
+
+
+def share_gpu_memory() -> None:
+    """Let TensorFlow take GPU memory as needed instead of all of it at the first op.
+
+    The driver builds models to check them; by default that would reserve every
+    GPU's memory and leave none to the workers pinned to those GPUs.
+    """
+    if active() == "tensorflow":
+        import tensorflow as tf
+
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def versions() -> dict[str, str]:
+    """The backend's name and, for TensorFlow, its version and the GPUs it sees (the report's provenance)."""
+    found = {"backend": active()}
+    if found["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        found["tensorflow"] = tf.__version__
+        found["gpus"] = ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "none"
+    return found

@@ -17,14 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import UserError, closest, unknown
-from bench.specs import Spec, anchor_files, parse_composite, parse_spec
-from bench.store import PROTOCOL
+from bench.specs import Spec, parse_composite, parse_spec
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
+# The evaluation protocol whose numbers a store holds. 2: every validation score over all classes, every class in
+# validation and test where the data allows, trials scored at the epoch their fit keeps, built-in models normalise
+# inputs with training-fold statistics, class weights counted from the training fold and given per sample (deferred
+# re-weighting on every backend), LDAM on cosine logits. Numbers of two protocols are never mixed in one study.
+PROTOCOL = 2
 EXECUTORS = ("local", "dask")
 TUNING = {
     "once": "one search per (dataset, strategy) on one seed's train/validation; its winner serves every seed",
@@ -44,11 +48,24 @@ TUNERS = {
 
 
 @dataclass(frozen=True)
-class StudyConfig:
-    """Everything that decides a study's numbers, plus where to write them."""
+class TrainingOptions:
+    """How every model of a study is trained and tuned: built once from the protocol, passed whole."""
 
-    name: str = "default"
-    profile: str = "quick"
+    tuner: str = "random"
+    max_trials: int = 4
+    epochs: int = 30
+    patience: int = 5
+    min_epochs: int = 0  # no early stop, and no kept epoch, before this one (bench.training.callbacks)
+    budget: str = "epochs"
+    reduce_lr: bool = False
+    mixed_precision: bool = False
+    tuner_seed: int = 10_001
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Everything that decides a study's numbers: hashed whole, with the protocol version, into its fingerprint."""
+
     datasets: tuple[str, ...] = ("digits-lt",)
     strategies: tuple[str, ...] = FIVE_STRATEGIES
     model: str = "auto"
@@ -60,22 +77,12 @@ class StudyConfig:
     max_trials: int = 4
     epochs: int = 30
     patience: int = 5
-    min_epochs: int = 10  # no early stop before this epoch (see bench.training.early_stopping)
+    min_epochs: int = 10  # no early stop before this epoch (see bench.training.callbacks.early_stopping)
     seeds: int = 5
     seed: int = 1
     val_fraction: float = 0.2
     reduce_lr: bool = False
     mixed_precision: bool = False  # float16 compute, float32 weights, logits cast to float32 (for GPUs)
-    live: bool = False
-    tensorboard: bool = False
-    workers: int = 1  # worker processes running searches and cells; results do not depend on it
-    executor: str = "local"  # local (serial or --workers processes) or dask
-    scheduler: str = ""  # a dask scheduler's address; empty with executor dask: a LocalCluster on loopback
-    out: str = ""
-
-    @property
-    def output_dir(self) -> Path:
-        return Path(self.out or Path("runs") / self.name)
 
     @property
     def dataset_specs(self) -> tuple[Spec, ...]:
@@ -101,20 +108,61 @@ class StudyConfig:
         return seed if self.tuning == "per-seed" else 0
 
     @property
-    def tuner_seed(self) -> int:
-        # keras-tuner replaces seed=0 with a random one, so never hand it 0.
-        return self.seed + 10_000
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+    def training(self) -> TrainingOptions:
+        return TrainingOptions(
+            tuner=self.tuner,
+            max_trials=self.max_trials,
+            epochs=self.epochs,
+            patience=self.patience,
+            min_epochs=self.min_epochs,
+            budget=self.budget,
+            reduce_lr=self.reduce_lr,
+            mixed_precision=self.mixed_precision,
+            tuner_seed=self.seed + 10_000,  # keras-tuner replaces seed=0 with a random one, so never hand it 0
+        )
 
     def fingerprint(self) -> str:
-        """Hash of the fields that change results (not naming, output or display options) and the protocol version."""
-        decisive = {k: v for k, v in self.to_dict().items() if k not in _NOT_DECISIVE}
-        return hashlib.sha256(json.dumps({**decisive, "protocol": PROTOCOL}, sort_keys=True).encode()).hexdigest()[:16]
+        """Hash of every field and the protocol version: a changed one is another study."""
+        values = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return hashlib.sha256(json.dumps({**values, "protocol": PROTOCOL}, sort_keys=True).encode()).hexdigest()[:16]
 
 
-_NOT_DECISIVE = ("name", "profile", "out", "live", "tensorboard", "workers", "executor", "scheduler")
+@dataclass(frozen=True)
+class RunOptions:
+    """How and where a study runs and what it shows on the way: no number depends on these."""
+
+    name: str = "default"
+    profile: str = "quick"  # its values are in the protocol's fields
+    out: str = ""
+    live: bool = False
+    tensorboard: bool = False
+    workers: int = 1  # worker processes running searches and cells
+    executor: str = "local"  # local (serial or --workers processes) or dask
+    scheduler: str = ""  # a dask scheduler's address; empty with executor dask: a LocalCluster on loopback
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.out or Path("runs") / self.name)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A study: its protocol and how to run it. Stored and sent to workers as one flat dict (to_dict)."""
+
+    protocol: Protocol = Protocol()
+    run: RunOptions = RunOptions()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            k: list(v) if isinstance(v, tuple) else v
+            for part in (self.protocol, self.run)
+            for k, v in asdict(part).items()
+        }
+
+    def fingerprint(self) -> str:
+        return self.protocol.fingerprint()
+
+
 # Tuning per seed where a study's numbers count: on the quick study, the first seed's winner won on no other seed
 # for baseline, which moved its macro-F1 by 0.06 and every verdict against it (README, "Tuning").
 PROFILES: dict[str, dict[str, Any]] = {
@@ -122,7 +170,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"seeds": 5, "max_trials": 4, "epochs": 30, "patience": 5, "min_epochs": 10, "tuning": "per-seed"},
     "full": {"seeds": 10, "max_trials": 30, "epochs": 200, "patience": 15, "min_epochs": 20, "tuning": "per-seed"},
 }
-_FIELDS = {f.name: f for f in fields(StudyConfig)}
+_PARTS = {f.name: part for part in (Protocol, RunOptions) for f in fields(part)}
+_FIELDS = set(_PARTS)  # the study file's keys and the command line's settings
 _LIST_FIELDS = ("datasets", "strategies")
 
 
@@ -146,32 +195,13 @@ def refuse_unknown_keys(values: dict[str, Any], source: str) -> None:
             )
 
 
-def anchor_paths(values: dict[str, Any], study_file: Path) -> dict[str, Any]:
-    """A study file's dataset, model and strategy paths, made relative to the file's own folder.
-
-    So a study file and its data can move together, and the same file gives the
-    same study from any working directory.
-    """
-    from bench.datasets import expand
-
-    base = study_file.parent
-    anchored = dict(values)
-    if isinstance(datasets := values.get("datasets"), list) and all(isinstance(d, str) for d in datasets):
-        anchored["datasets"] = [str(expand(parse_spec(text), base=base)) for text in datasets]
-    if isinstance(model := values.get("model"), str):
-        anchored["model"] = anchor_files(model, base)
-    if isinstance(strategies := values.get("strategies"), list) and all(isinstance(s, str) for s in strategies):
-        anchored["strategies"] = [anchor_files(text, base) for text in strategies]
-    return anchored
-
-
 def build_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> StudyConfig:
     """Merge profile < study file < flags into a validated StudyConfig."""
     merged = {**file_values, **{k: v for k, v in overrides.items() if v is not None}}
     if merged.get("scheduler"):  # an address means dask
         merged.setdefault("executor", "dask")
     refuse_unknown_keys(merged, "the study settings")
-    profile = merged.get("profile", StudyConfig.profile)
+    profile = merged.get("profile", RunOptions.profile)
     if not isinstance(profile, str) or profile not in PROFILES:
         raise unknown("profile", str(profile), PROFILES)
     values = {**PROFILES[profile], **merged}
@@ -182,13 +212,16 @@ def build_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> Stud
             values[key] = tuple(values[key])
     for key, value in values.items():
         _check_type(key, value)
-    config = StudyConfig(**values)
-    _check_ranges(config)
+    config = StudyConfig(
+        Protocol(**{k: v for k, v in values.items() if _PARTS[k] is Protocol}),
+        RunOptions(**{k: v for k, v in values.items() if _PARTS[k] is RunOptions}),
+    )
+    _check_ranges(config.protocol, config.run)
     return config
 
 
 def _check_type(key: str, value: Any) -> None:
-    default = getattr(StudyConfig, key)
+    default = getattr(_PARTS[key], key)
     if isinstance(default, tuple):
         if not (isinstance(value, tuple) and value and all(isinstance(v, str) for v in value)):
             raise UserError(f"'{key}' must be a non-empty list of spec strings, got {value!r}")
@@ -201,8 +234,8 @@ def _check_type(key: str, value: Any) -> None:
         raise UserError(f"'{key}' must be {expected.__name__}, got {value!r}")
 
 
-def _check_tuning(config: StudyConfig) -> None:
-    spec = parse_spec(config.tuning)
+def _check_tuning(protocol: Protocol) -> None:
+    spec = parse_spec(protocol.tuning)
     if spec.name not in TUNING:
         raise unknown("tuning mode", spec.name, TUNING)
     allowed = {"k"} if spec.name == "cv" else set()
@@ -212,44 +245,50 @@ def _check_tuning(config: StudyConfig) -> None:
         k = spec.kwargs.get("k", 3)
         if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= 10:
             raise UserError(f"cv tuning needs a whole number of folds k from 2 to 10, got {k!r}; e.g. cv[k=3]")
-        if config.tuner == "hyperband":
+        if protocol.tuner == "hyperband":
             raise UserError(
                 "cv tuning scores every trial on K folds, which hyperband cannot continue; use random or bayesian"
             )
 
 
-def _check_ranges(config: StudyConfig) -> None:
-    for key in ("seeds", "max_trials", "epochs", "patience", "workers"):
-        if getattr(config, key) < 1:
-            raise UserError(f"'{key}' must be at least 1, got {getattr(config, key)}")
-    if config.executor not in EXECUTORS:
-        raise unknown("executor", config.executor, EXECUTORS)
-    if config.scheduler and config.executor != "dask":
-        raise UserError(f"a scheduler address needs executor 'dask', not '{config.executor}'")
-    if config.executor == "dask" and importlib.util.find_spec("distributed") is None:
+def _check_ranges(protocol: Protocol, run: RunOptions) -> None:
+    for part, key in (
+        (protocol, "seeds"),
+        (protocol, "max_trials"),
+        (protocol, "epochs"),
+        (protocol, "patience"),
+        (run, "workers"),
+    ):
+        if getattr(part, key) < 1:
+            raise UserError(f"'{key}' must be at least 1, got {getattr(part, key)}")
+    if run.executor not in EXECUTORS:
+        raise unknown("executor", run.executor, EXECUTORS)
+    if run.scheduler and run.executor != "dask":
+        raise UserError(f"a scheduler address needs executor 'dask', not '{run.executor}'")
+    if run.executor == "dask" and importlib.util.find_spec("distributed") is None:
         raise UserError("the dask executor needs the dask extra: pip install 'imbalance-bench[dask]'")
-    if config.tensorboard and importlib.util.find_spec("tensorflow") is None:
+    if run.tensorboard and importlib.util.find_spec("tensorflow") is None:
         raise UserError("--tensorboard writes with TensorFlow's summary API: pip install tensorflow, or leave it off")
-    if config.min_epochs < 0:
-        raise UserError(f"'min_epochs' must be 0 or more, got {config.min_epochs}")
-    if not 0.0 < config.val_fraction < 1.0:
-        raise UserError(f"'val_fraction' must be between 0 and 1, got {config.val_fraction}")
-    if config.tuner not in TUNERS:
-        raise unknown("tuner", config.tuner, TUNERS)
-    _check_tuning(config)
-    if config.search not in SEARCHES:
-        raise unknown("search", config.search, SEARCHES)
-    if config.budget not in ("epochs", "steps"):
-        raise unknown("budget", config.budget, ("epochs", "steps"))
-    if config.budget == "steps" and config.tuner == "hyperband":
+    if protocol.min_epochs < 0:
+        raise UserError(f"'min_epochs' must be 0 or more, got {protocol.min_epochs}")
+    if not 0.0 < protocol.val_fraction < 1.0:
+        raise UserError(f"'val_fraction' must be between 0 and 1, got {protocol.val_fraction}")
+    if protocol.tuner not in TUNERS:
+        raise unknown("tuner", protocol.tuner, TUNERS)
+    _check_tuning(protocol)
+    if protocol.search not in SEARCHES:
+        raise unknown("search", protocol.search, SEARCHES)
+    if protocol.budget not in ("epochs", "steps"):
+        raise unknown("budget", protocol.budget, ("epochs", "steps"))
+    if protocol.budget == "steps" and protocol.tuner == "hyperband":
         raise UserError("a budget in steps scales each strategy's epochs, which hyperband schedules itself; use random")
-    if config.search == "staged" and "baseline" not in config.strategies:
+    if protocol.search == "staged" and "baseline" not in protocol.strategies:
         raise UserError("a staged search tunes the model's knobs on baseline first: add baseline to the strategies")
-    if not config.name or any(c in config.name for c in "/\\") or config.name.startswith("."):
-        raise UserError(f"study name '{config.name}' must be a plain folder name")
-    for text in config.datasets:
+    if not run.name or any(c in run.name for c in "/\\") or run.name.startswith("."):
+        raise UserError(f"study name '{run.name}' must be a plain folder name")
+    for text in protocol.datasets:
         parse_spec(text)
-    for text in config.strategies:
+    for text in protocol.strategies:
         parse_composite(text)
-    if len(set(config.strategies)) != len(config.strategies):
+    if len(set(protocol.strategies)) != len(protocol.strategies):
         raise UserError("a strategy is listed twice; list each strategy once")

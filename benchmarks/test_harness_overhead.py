@@ -16,10 +16,10 @@ from itertools import count
 from pathlib import Path
 
 from bench.config import build_config
-from bench.plan import prepare
-from bench.progress import PlainProgress
-from bench.runner import run_study
-from bench.store import Store
+from bench.execution.plan import prepare
+from bench.execution.progress import PlainProgress
+from bench.execution.runner import run_study
+from bench.storage.store import Store
 from reports.render import cost_table
 from reports.results import load
 

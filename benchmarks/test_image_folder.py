@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.images import load_folder
-from bench.synthetic import synthetic_images
+from bench.data.images import load_folder
+from bench.data.synthetic import synthetic_images
 
 IMAGES = 2000
 

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from imblearn.over_sampling import RandomOverSampler
 
-from bench.data import LongTail
-from bench.training import EpochBatches
+from bench.data.dataset import LongTail
+from bench.training.batches import EpochBatches
 from strategies import resolve
 from strategies.resampling import oversampling_plan
 

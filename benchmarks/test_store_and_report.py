@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from bench.metrics import score
-from bench.store import Cell, CellResult, Store
+from bench.records import Cell, CellResult, SearchKey, SearchOutcome
+from bench.storage.store import Store
 from reports import write_report
 from reports.results import load
 
@@ -62,7 +63,7 @@ def write(directory: Path, made: list[CellResult]) -> Path:
         for dataset in DATASETS:
             store.add_dataset(dataset, tuple(str(c) for c in range(CLASSES)), "mlp")
             for strategy in STRATEGIES:
-                store.save_search(dataset, strategy, {"learning_rate": 0.001}, [], 1.0, "")
+                store.save_search(SearchKey(dataset, strategy), SearchOutcome({"learning_rate": 0.001}, (), 1.0))
         store.add_cells(CELLS)
         for i, cell in enumerate(CELLS):
             store.start_cell(cell.key)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import keras_tuner
 import pytest
 
-from bench.datasets import DATASETS
-from bench.models import resolve_model
+from bench.backend import enable_determinism
+from bench.data.sources import DATASETS
+from bench.data.splits import make_fold
 from bench.specs import parse_spec
-from bench.splits import make_fold
-from bench.training import FoldData, ImbalanceHyperModel, enable_determinism
+from bench.training.hypermodel import FoldData, ImbalanceHyperModel
+from bench.training.models import resolve_model
 from strategies import STRATEGIES, resolve
 
 # smote needs k_neighbors below the rarest class's count on digits-lt[ratio=100].

@@ -4,7 +4,7 @@ Each trial builds a fresh model (after keras.backend.clear_session()) and
 fits one epoch on digits-lt; a leak of graphs, models or callbacks would show
 as memory growing with the trial count. Records the resident set size after
 trial 5 and after trial 50 (`extra_info`), read from /proc (Linux). The
-setup ends as a worker's does (bench.executors.prepare_worker): long-lived
+setup ends as a worker's does (bench.execution.executors.prepare_worker): long-lived
 objects frozen out of garbage collection, so the time per trial is the
 harness's.
 """
@@ -14,14 +14,15 @@ from __future__ import annotations
 import gc
 import os
 
-from bench.backend import freeze_long_lived_objects
-from bench.datasets import DATASETS
-from bench.features import fold_features
-from bench.models import resolve_model
+from bench.backend import enable_determinism, freeze_long_lived_objects
+from bench.config import TrainingOptions
+from bench.data.features import fold_features
+from bench.data.sources import DATASETS
+from bench.data.splits import make_fold
 from bench.specs import parse_spec
-from bench.splits import make_fold
-from bench.training import FoldData, ImbalanceHyperModel, enable_determinism
-from bench.tuning import search
+from bench.training.hypermodel import FoldData, ImbalanceHyperModel
+from bench.training.models import resolve_model
+from bench.training.tuning import search
 from strategies import resolve
 
 TRIALS = 50
@@ -42,19 +43,16 @@ def test_memory_over_fifty_trials(benchmark, tmp_path):
     resident: list[float] = []
     freeze_long_lived_objects()
     hypermodel = ImbalanceHyperModel(
-        builder, resolve("baseline"), arrays, seed=1, on_fit_end=lambda: resident.append(resident_mb()), patience=1
+        builder,
+        resolve("baseline"),
+        arrays,
+        1,
+        TrainingOptions(max_trials=TRIALS, epochs=1, patience=1, tuner_seed=3),
+        on_fit_end=lambda: resident.append(resident_mb()),
     )
 
     def fifty_trials():
-        return search(
-            "random",
-            hypermodel,
-            max_trials=TRIALS,
-            epochs=1,
-            seed=3,
-            directory=tmp_path,
-            project="memory",
-        )
+        return search(hypermodel, hypermodel.options, directory=tmp_path, project="memory")
 
     try:
         result = benchmark.pedantic(fifty_trials, rounds=1, iterations=1)

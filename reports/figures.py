@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from bench.files import write_atomically  # noqa: E402
+from bench.storage.files import write_atomically  # noqa: E402
 from reports.stats import mean_ranks, nemenyi_critical_difference  # noqa: E402
 
 Palette = dict[str, tuple[float, float, float]]

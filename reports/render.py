@@ -20,9 +20,9 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from bench.errors import UserError
-from bench.files import write_atomically
 from bench.specs import format_value, parse_spec
-from bench.store import Store
+from bench.storage.files import slug, write_atomically
+from bench.storage.store import Store
 from reports import figures
 from reports.results import StudyData, load
 from reports.stats import (
@@ -263,9 +263,13 @@ def overall_overhead(cost: pd.DataFrame) -> str:
     )
 
 
+def figure_name(dataset: str, figure: str) -> str:
+    """The file name (without suffix) of a dataset's figure: the project's one slug, so two specs never share one."""
+    return f"{slug(dataset)}-{figure}"
+
+
 def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) -> dict[str, Any]:
     strategies = data.strategies
-    slug = "".join(c if c.isalnum() else "-" for c in dataset)
     names = data.class_names[dataset]
     results = data.results[data.results.dataset == dataset]
     cells = data.cells[data.cells.dataset == dataset]
@@ -285,7 +289,7 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
     figs: dict[str, figures.Figure] = {}
 
     def add(name: str, title: str, caption: str, draw: Any) -> None:
-        figs[name] = figures.Figure(f"{slug}-{name}", title, caption, figures.render(draw))
+        figs[name] = figures.Figure(figure_name(dataset, name), title, caption, figures.render(draw))
 
     if not counts.empty:
         add(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bench.metrics import SUMMARY_METRICS, confusion
-from bench.store import Store
+from bench.storage.store import Store
 
 RESULT_KEYS = ["dataset", "strategy", "seed"]
 

@@ -62,7 +62,7 @@ class LDAMLoss(keras.losses.Loss):
     The true class's cosine is lowered by m_c = C / n_c ** 0.25 (C set so the
     largest margin is `max_margin`) before scaling: on logits s * cos, the
     true class's logit is lowered by s * m_c. Class weights (DRW) arrive as
-    per-sample weights from the batches (bench.training.EpochBatches), so
+    per-sample weights from the batches (bench.training.batches.EpochBatches), so
     every backend sees them switch on.
     """
 

@@ -74,7 +74,7 @@ class LDAMDeferredReweighting(StrategyPart):
     model's classifier, which becomes CosineLogits: a model must be functional
     or Sequential and end in Dense(num_classes), as the built-in models do.
     DRW switches on after `drw_start` of the epoch budget; the harness keeps
-    no epoch from before it (bench.training), so the scored model had DRW on.
+    no epoch from before it (bench.training.hypermodel), so the scored model had DRW on.
     """
 
     name = "ldam-drw"

@@ -19,9 +19,10 @@ import keras_tuner
 import numpy as np
 
 from bench.errors import UserError
-from bench.models import resolve_model
 from bench.specs import Spec, Value
-from bench.training import EpochBatches, FoldData, ImbalanceHyperModel, predict_logits
+from bench.training.batches import EpochBatches
+from bench.training.hypermodel import FoldData, ImbalanceHyperModel
+from bench.training.models import predict_logits, resolve_model
 from strategies.base import NotApplicable, Strategy, StrategyPart, declaration_problem
 
 SEED = 7

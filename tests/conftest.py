@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import main
+from bench.commands.cli import main
 
 STUDIES = Path(__file__).parent.parent / "studies"
 
@@ -52,7 +52,8 @@ def fake_study(
     import numpy as np
 
     from bench.metrics import score
-    from bench.store import Cell, CellResult, Store
+    from bench.records import Cell, CellResult, SearchKey, SearchOutcome, TrialRecord
+    from bench.storage.store import Store
 
     rng = np.random.default_rng(0)
     store = Store.for_study(
@@ -78,12 +79,8 @@ def fake_study(
         store.add_dataset(dataset, class_names, "mlp")
         for strategy in strategies:
             store.save_search(
-                dataset,
-                strategy,
-                {"learning_rate": 0.001},
-                [{"trial_id": "0", "status": "COMPLETED", "objective": 0.5, "hyperparameters": {}, "message": ""}],
-                1.0,
-                "",
+                SearchKey(dataset, strategy),
+                SearchOutcome({"learning_rate": 0.001}, (TrialRecord("0", "COMPLETED", 0.5, {}, ""),), 1.0),
             )
     store.add_cells(cells)
     k = len(class_names)
@@ -145,7 +142,7 @@ def write_image_folder(root: Path, counts: dict[str, int], size: int = 16, seed:
     import numpy as np
     from PIL import Image
 
-    from bench.synthetic import synthetic_images
+    from bench.data.synthetic import synthetic_images
 
     classes = max(len(counts), 2)  # synthetic-images draws at least two classes; equal sizes (ratio 1)
     drawn = synthetic_images(classes, classes * max(5, *counts.values()), size, "exp", 1.0, 0.5, seed)

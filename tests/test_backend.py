@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,18 +14,20 @@ import keras
 import pytest
 
 from bench.backend import (
+    VERBOSE,
     backend_installed,
     check_resumable,
     configured_backend,
     prepare_backend_environment,
     recorded_backend,
+    start_up_lines_hidden,
 )
-from bench.cli import main
+from bench.commands.cli import main
 from bench.errors import UserError
-from bench.store import Store
+from bench.storage.store import Store
 from tests.conftest import TINY
 
-MISSING_JAX = "import sys; sys.modules['jax'] = None; from bench.cli import main; sys.exit(main(sys.argv[1:]))"
+MISSING_JAX = "import sys; sys.modules['jax'] = None; from bench.commands.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -154,3 +157,35 @@ def test_a_second_seed_of_the_same_model_compiles_nothing_new_and_trains_the_sam
     uncached = train_two_seeds(disabled)
     assert [first, second] == [weights for _, weights in uncached]
     assert first != second
+
+
+NATIVE = b"I0000 00:00:1795884847.387059   32287 port.cc:153] oneDNN custom operations are on.\n"
+ABSL = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+
+
+def test_start_up_lines_written_past_python_are_hidden_and_the_rest_passed_on(capfd, monkeypatch):
+    monkeypatch.delenv(VERBOSE, raising=False)
+    with start_up_lines_hidden():
+        os.write(2, ABSL + NATIVE)  # as native code writes: straight to the descriptor
+        os.write(2, b"UserWarning: something a user should read\n")
+    assert capfd.readouterr().err == "UserWarning: something a user should read\n"
+    monkeypatch.setenv(VERBOSE, "1")
+    with start_up_lines_hidden():
+        os.write(2, NATIVE)
+    assert capfd.readouterr().err == NATIVE.decode()
+
+
+def test_a_study_run_shows_no_backend_start_up_lines_unless_verbose(tmp_path):
+    """TensorFlow 2.21 prints absl, oneDNN and cudart lines at import, TF_CPP_MIN_LOG_LEVEL=3 or not."""
+    native = re.compile(r"absl::InitializeLog|^[IWE]\d{4} \d\d:\d\d:\d\d", re.M)
+
+    def stderr_of(*extra: str) -> str:
+        command = [sys.executable, "-m", "bench", "run", *TINY[:4], "--seeds", "1", "--epochs", "1", *extra]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    assert not native.search(stderr_of("--out", "study"))
+    loud = stderr_of("--out", "study", "--verbose")  # resumed: nothing trains, Keras still loads
+    if keras.backend.backend() == "tensorflow":
+        assert native.search(loud), "the lines this test hides did not appear at all: it would prove nothing"

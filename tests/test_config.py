@@ -6,18 +6,18 @@ from bench.errors import UserError
 
 def test_default_is_quick_profile_with_five_strategies():
     config = build_config({}, {})
-    assert config.profile == "quick"
-    assert config.strategies == FIVE_STRATEGIES
-    assert config.seeds == PROFILES["quick"]["seeds"]
-    assert str(config.output_dir) == "runs/default"
+    assert config.run.profile == "quick"
+    assert config.protocol.strategies == FIVE_STRATEGIES
+    assert config.protocol.seeds == PROFILES["quick"]["seeds"]
+    assert str(config.run.output_dir) == "runs/default"
 
 
 def test_flags_override_file_which_overrides_profile(tmp_path):
     study = tmp_path / "s.toml"
     study.write_text('name = "mine"\nprofile = "smoke"\nepochs = 7\nstrategies = ["baseline", "focal"]\n')
     config = build_config(load_toml(study), {"epochs": 3, "seeds": None})
-    assert (config.name, config.epochs, config.seeds) == ("mine", 3, PROFILES["smoke"]["seeds"])
-    assert config.strategies == ("baseline", "focal")
+    assert (config.run.name, config.protocol.epochs, config.protocol.seeds) == ("mine", 3, PROFILES["smoke"]["seeds"])
+    assert config.protocol.strategies == ("baseline", "focal")
 
 
 def test_fingerprint_ignores_name_and_output_but_not_budget():
@@ -27,7 +27,7 @@ def test_fingerprint_ignores_name_and_output_but_not_budget():
 
 
 def test_tuner_seed_is_never_zero():
-    assert build_config({"seed": 0}, {}).tuner_seed != 0
+    assert build_config({"seed": 0}, {}).protocol.training.tuner_seed != 0
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,71 @@
+"""The text of `bench status DIR`: counts by status, every unfinished cell, then every class a fold lacks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+from bench.storage.store import Store
+
+# split key in class_counts -> (its name in a sentence, what scores on it do with a class it lacks)
+_FOLDS = {"val": ("validation", "scores on validation count it as 0"), "test": ("test", "test scores count it as 0")}
+
+
+def status_text(directory: Path) -> str:
+    store = Store.open_existing(directory)
+    try:
+        cells = store.cells()
+        failed_searches = [row for row in store.searches() if row["status"] == "failed"]
+        class_names = store.class_names()
+    finally:
+        store.close()
+    counts = Counter(row["status"] for row in cells)
+    lines = [
+        f"{directory}: {len(cells)} cells: "
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "running", "pending", "failed", "skipped"))
+    ]
+    for row in cells:
+        if row["status"] != "done":
+            error = f": {row['error']}" if row["error"] else ""
+            lines.append(f"  {row['status']:<8} {row['dataset']} / {row['strategy']} / seed {row['seed']}{error}")
+    for row in failed_searches:
+        lines.append(f"  tuning failed for {row['dataset']} / {row['strategy']}: {row['error']}")
+    return "\n".join(lines + absent_classes(cells, class_names))
+
+
+def absent_classes(cells: list[sqlite3.Row], class_names: dict[str, list[str]]) -> list[str]:
+    """One line per (dataset, fold, class) that some finished seed's validation or test fold lacks.
+
+    Scores are over every class, so a class a fold lacks scores 0 there; naming
+    it (and the seeds) keeps that from passing for a model that failed on it.
+    Lines follow the cells' order of datasets, validation before test, then classes.
+    """
+    seeds: dict[tuple[str, str, int], list[int]] = {}
+    for row in cells:
+        if row["status"] == "done" and row["class_counts"]:
+            counts = json.loads(row["class_counts"])
+            for fold in _FOLDS:
+                for label, count in enumerate(counts.get(fold, [])):
+                    found = seeds.setdefault((row["dataset"], fold, label), [])
+                    if count == 0 and row["seed"] not in found:
+                        found.append(row["seed"])
+    lines = []
+    for (dataset, fold, label), found in seeds.items():
+        if found:
+            names = class_names.get(dataset, [])
+            name = names[label] if label < len(names) else str(label)
+            where, effect = _FOLDS[fold]
+            lines.append(
+                f"  {dataset}: class '{name}' has no {where} samples in seed{'s' if len(found) > 1 else ''} "
+                f"{', '.join(map(str, sorted(found)))} ({effect})"
+            )
+    return lines
+
+
+def command(args: argparse.Namespace) -> int:
+
+    print(status_text(args.directory))
+    return 0

@@ -1,0 +1,121 @@
+"""A dataset as arrays, and the checks every source shares.
+
+Sources (digits, image folders, CSV, npz, synthetic) differ in how they read
+data; what they hand over is the same :class:`Dataset`, validated here in one
+place so that every source refuses the same bad input with the same words.
+What varies per seed (the test hold-out, a long-tail profile) is decided in
+:mod:`bench.data.splits` from the fields here, so every strategy of a seed sees the
+very same test set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.errors import UserError
+
+PROFILES = ("exp", "step")
+
+
+@dataclass(frozen=True)
+class LongTail:
+    """How to thin a balanced pool: n_i = n_max * ratio^(-i/(C-1)) (exp) or a step."""
+
+    ratio: float = 100.0
+    profile: str = "exp"
+    mu: float = 0.5  # step profile: fraction of classes that are minority
+
+    def counts(self, available: np.ndarray) -> np.ndarray:
+        """Samples to keep per class, never fewer than 2 so a stratified split stays possible."""
+        return np.maximum(np.floor(self.sizes(len(available), int(available.min()))).astype(int), 2)
+
+    def sizes(self, n_classes: int, n_max: float) -> np.ndarray:
+        """Each class's size when the largest (class 0, the head) has n_max samples."""
+        if self.profile == "exp":
+            exponents = np.arange(n_classes) / max(n_classes - 1, 1)
+            return n_max * self.ratio ** (-exponents)
+        minority = np.arange(n_classes) >= n_classes - round(self.mu * n_classes)
+        return np.where(minority, n_max / self.ratio, n_max)
+
+
+def long_tail(owner: str, ratio: float, profile: str, mu: float) -> LongTail | None:
+    """The validated profile of a spec's imbalance parameters; ratio 1 keeps the data's own counts."""
+    if ratio < 1:
+        raise UserError(f"{owner}: ratio must be at least 1 (1 keeps the data as it is), got {ratio}")
+    if profile not in PROFILES:
+        raise UserError(f"{owner}: profile must be exp or step, got '{profile}'")
+    if not 0 < mu < 1:
+        raise UserError(f"{owner}: mu must be between 0 and 1, got {mu}")
+    return LongTail(ratio=ratio, profile=profile, mu=mu) if ratio > 1 else None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features, integer labels and names; `sample_id` is the row index.
+
+    `test_per_class` set: each seed's test set is balanced with that many
+    samples per class and cut before `long_tail` thins the rest (the CIFAR-LT
+    protocol). Otherwise the test set is a stratified `test_fraction`.
+    `standardize` marks feature columns (of 2-D data) whose missing values are
+    imputed and which are standardised with statistics of each training fold.
+    """
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+    class_names: tuple[str, ...]
+    test_fraction: float = 0.2
+    test_per_class: int | None = None
+    long_tail: LongTail | None = None
+    standardize: tuple[int, ...] = ()
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+
+def labelled(
+    name: str,
+    x: np.ndarray,
+    labels: np.ndarray,
+    tail: LongTail | None = None,
+    standardize: tuple[int, ...] = (),
+) -> Dataset:
+    """A Dataset from features and labels of any kind (names or numbers), after the shared checks.
+
+    Class order is sorted label order, so the same data always gives the same class indices.
+    """
+    if len(x) != len(labels):
+        raise UserError(f"{name}: {len(x)} feature rows but {len(labels)} labels; give one label per row")
+    names, y = np.unique(np.asarray(labels), return_inverse=True)
+    classes = tuple(str(n) for n in names)
+    return checked(Dataset(name, x, y.astype("int64"), classes, long_tail=tail, standardize=standardize))
+
+
+def checked(dataset: Dataset) -> Dataset:
+    """Refuse data no study can use: fewer than two classes."""
+    if dataset.num_classes < 2:
+        found = f"only class '{dataset.class_names[0]}'" if dataset.num_classes else "no samples"
+        raise UserError(f"{dataset.name}: found {found}; a classifier needs at least 2 classes")
+    return dataset
+
+
+def require_finite(owner: str, x: np.ndarray, allow_nan: tuple[int, ...] = ()) -> None:
+    """Refuse empty data and NaN or infinite features (except NaN in `allow_nan` columns, imputed per fold later)."""
+    if len(x) == 0:
+        raise UserError(f"{owner}: no rows of data (after dropping missing values, if asked to); nothing to learn from")
+    bad = ~np.isfinite(x.reshape(len(x), -1))
+    if allow_nan:
+        bad[:, list(allow_nan)] &= ~np.isnan(x[:, list(allow_nan)])
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=1))
+        raise UserError(
+            f"{owner}: {len(rows)} row(s) have NaN or infinite features (first: row {rows[0]}); "
+            "clean or drop them before benchmarking"
+        )

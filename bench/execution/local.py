@@ -1,0 +1,125 @@
+"""Tasks in the driver (serial) or in local worker processes (--workers), each with its share of CPU threads or a GPU.
+
+On a machine without a GPU device the workers start before the driver loads
+Keras (start_workers_early), so their imports overlap the driver's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from bench.backend import backend_installed, configured_backend
+from bench.execution.plan import Study
+from bench.execution.workers import Task, in_worker, prepare_worker, spawned_pool
+from bench.storage.store import study_finished
+
+
+def first_completed(futures: Iterable[Future]) -> set[Future]:
+    return wait(futures, return_when=FIRST_COMPLETED).done
+
+
+class SerialExecutor:
+    """Runs each task in the driver as it is submitted; exceptions land in the future, Ctrl-C does not."""
+
+    capacity = 1
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+
+    def submit(self, task: Task, *args: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(task(self.study, *args))
+        except Exception as exc:  # a failing task fails its cell or search, not the study
+            future.set_exception(exc)
+        return future
+
+    def wait(self, futures: Iterable[Future]) -> set[Future]:
+        return first_completed(futures)
+
+    def close(self) -> None:
+        """Nothing runs in the background."""
+
+
+def _start_worker(config: dict[str, Any], threads: int, backend: str, gpus: list[str], counter: Any) -> None:
+    """Runs once in each pool worker: pin its GPU (by start order) before the backend loads."""
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    if gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
+    prepare_worker(config, threads, backend)
+
+
+class ProcessExecutor:
+    """Tasks in `workers` spawned processes; a task's result travels back to the driver by pickling."""
+
+    def __init__(self, study: Study, workers: int, backend: str, gpus: list[str], start_now: bool = False) -> None:
+        """Workers start at the first tasks; with `start_now`, at once, so their imports overlap the driver's."""
+        threads = 1 if gpus else max(1, (os.cpu_count() or 1) // workers)
+        self.capacity = workers
+        config, counter = study.config.to_dict(), multiprocessing.get_context("spawn").Value("i", 0)
+        self.start_pool = lambda: spawned_pool(workers, _start_worker, config, threads, backend, gpus, counter)
+        self.pool = self.start_pool()
+        if start_now:
+            for _ in range(workers):  # one submit spawns one process (while none is idle)
+                self.pool.submit(os.getpid)
+
+    def submit(self, task: Task, *args: Any) -> Future:
+        """A worker that died (killed, out of memory) fails the tasks it ran; later tasks get a new pool."""
+        try:
+            return self.pool.submit(in_worker, task, *args)
+        except BrokenProcessPool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self.start_pool()
+            return self.pool.submit(in_worker, task, *args)
+
+    def wait(self, futures: Iterable[Future]) -> set[Future]:
+        return first_completed(futures)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def visible_gpus() -> list[str]:
+    """CUDA device ids of the GPUs the driver's backend sees, as CUDA_VISIBLE_DEVICES names them."""
+    from bench.backend import gpu_count
+
+    count = gpu_count()
+    inherited = [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    return (inherited or [str(i) for i in range(count)])[:count]
+
+
+def gpu_device_present(devices: Path = Path("/dev")) -> bool:
+    """Whether this machine could have a GPU: a CUDA or ROCm device node on Linux; elsewhere, assume it could."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(devices.glob("nvidia[0-9]*")) or (devices / "kfd").exists()
+
+
+def start_workers_early(study: Study, overwrite: bool) -> ProcessExecutor | None:
+    """Local workers started before the driver imports Keras, on a machine with no GPU; else None.
+
+    A worker's start (spawn, imports, preparing the study) and the driver's
+    own Keras import each take seconds of CPU; started together they overlap
+    instead of queueing. Which GPU a worker gets must be fixed before its
+    backend loads, and only a loaded backend counts GPUs, so machines that
+    may have one keep starting workers at the first task (make_executor). A
+    rerun of a finished study starts none: it would only wait for them.
+    """
+    config = study.config
+    if config.run.executor == "dask" or config.run.workers <= 1 or gpu_device_present():
+        return None
+    if not overwrite and study_finished(config.run.output_dir, config.fingerprint()):
+        return None
+    backend = sys.modules["keras"].backend.backend() if "keras" in sys.modules else configured_backend()
+    if not backend_installed(backend):  # the driver's load_backend says so in one line; workers would trace back
+        return None
+    return ProcessExecutor(study, config.run.workers, backend, gpus=[], start_now=True)

@@ -1,0 +1,191 @@
+"""The work of a study as functions that compute and return, never touching the store.
+
+The driver (bench.execution.runner) decides what runs and records every result; these
+functions run in its process or in worker processes (bench.execution.executors), so
+each takes the prepared study first and everything else as plain arguments.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+from scipy.special import softmax
+from sklearn.model_selection import StratifiedKFold
+
+from bench.data.features import fold_features
+from bench.data.splits import Fold, holdout, make_fold
+from bench.execution.plan import Study
+from bench.metrics import score
+from bench.records import Cell, CellResult, SearchOutcome, Trained
+from bench.storage.files import slug
+from bench.training.hypermodel import FoldData, ImbalanceHyperModel
+from bench.training.models import predict_logits
+from bench.training.tuning import search
+from strategies import Strategy
+
+
+def fold_data(study: Study, dataset: str, strategy: Strategy, seed: int) -> tuple[FoldData, Fold, np.ndarray]:
+    """The strategy's view of a seed (train and validation) and, apart, the test features."""
+    data = study.datasets[dataset]
+    fold = make_fold(data, seed, strategy.stratified, study.config.protocol.val_fraction)
+    features = fold_features(data, fold)
+    arrays = FoldData(features.train, data.y[fold.train], features.val, data.y[fold.val], data.num_classes)
+    return arrays, fold, features.test
+
+
+def fixed_hyperparameters(values: dict[str, Any]) -> keras_tuner.HyperParameters:
+    """HyperParameters that answer every lookup with the tuned value."""
+    hp = keras_tuner.HyperParameters()
+    for name, value in values.items():
+        hp.Fixed(name, value)
+    return hp
+
+
+def project_name(dataset: str, strategy: str, seed: int = 0) -> str:
+    """A folder name for keras-tuner that keeps spec characters out of paths; a per-seed search has its own."""
+    return slug(f"{dataset}__{strategy}" + (f"__seed-{seed}" if seed else ""))
+
+
+def cv_folds(study: Study, dataset: str, seed: int, k: int) -> tuple[FoldData, ...]:
+    """K stratified train/validation folds of `seed`'s training pool (its test rows never enter), for cv tuning."""
+    data = study.datasets[dataset]
+    _, pool = holdout(data, seed)
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    folds = []
+    with warnings.catch_warnings():  # a class with fewer than k pool rows is absent from some folds' validation
+        warnings.simplefilter("ignore", UserWarning)
+        for train, val in splitter.split(pool, data.y[pool]):
+            fold = Fold(seed=seed, train=np.sort(pool[train]), val=np.sort(pool[val]), test=pool[:0])
+            features = fold_features(data, fold)
+            folds.append(FoldData(features.train, data.y[fold.train], features.val, data.y[fold.val], data.num_classes))
+    return tuple(folds)
+
+
+def shared_tuning_seed(study: Study, dataset: str, strategy: str) -> int:
+    """The seed a search shared by every seed tunes on: the first whose cell the strategy can run (see plan.skip)."""
+    runnable = [
+        c.seed for c in study.cells if c.dataset == dataset and c.strategy == strategy and c.key not in study.skipped
+    ]
+    return min(runnable, default=study.config.protocol.seed_values[0])
+
+
+def search_task(
+    study: Study,
+    directory: Path,
+    dataset: str,
+    strategy_name: str,
+    on_trial_end: Callable[[], None] | None = None,
+    seed: int = 0,
+    fixed: dict[str, Any] | None = None,
+) -> SearchOutcome:
+    """keras-tuner's search for (dataset, strategy), on `seed`'s train/validation (0: one seed's, for all seeds).
+
+    With cv tuning, each trial is scored on K folds of that seed's pool
+    instead. `fixed` hyperparameters (the model stage of a staged search) are
+    not tuned; the strategy's own are.
+    """
+    protocol, strategy = study.config.protocol, study.strategies[strategy_name]
+    tuning_seed = seed or shared_tuning_seed(study, dataset, strategy_name)
+    arrays, _, _ = fold_data(study, dataset, strategy, tuning_seed)
+    hypermodel = ImbalanceHyperModel(
+        study.models[dataset].builder, strategy, arrays, tuning_seed, protocol.training, on_fit_end=on_trial_end
+    )
+    started = time.perf_counter()
+    try:
+        result = search(
+            hypermodel,
+            protocol.training,
+            directory=directory / "tuner",
+            project=project_name(dataset, strategy_name, seed),
+            folds=cv_folds(study, dataset, tuning_seed, protocol.cv_folds) if protocol.cv_folds else (),
+            fixed=fixed,
+        )
+        best, trials, error = result.best, result.trials, result.error
+    except Exception as exc:  # keras-tuner raises on its own failures; the study goes on
+        best, trials, error = None, (), f"tuning failed: {type(exc).__name__}: {exc}"
+    seconds, compute = time.perf_counter() - started, hypermodel.compute_seconds
+    if best is None and hypermodel.not_applicable:
+        return SearchOutcome(None, trials, seconds, hypermodel.not_applicable, True, compute)
+    return SearchOutcome(best, trials, seconds, error, compute_seconds=compute)
+
+
+def train(
+    study: Study, directory: Path, cell: Cell, arrays: FoldData, x_test: np.ndarray, best: dict[str, Any]
+) -> Trained:
+    """The cell's model trained with the tuned hyperparameters, early-stopped on validation macro-F1."""
+    config, data = study.config, study.datasets[cell.dataset]
+    hypermodel = ImbalanceHyperModel(
+        study.models[cell.dataset].builder,
+        study.strategies[cell.strategy],
+        arrays,
+        cell.seed,
+        config.protocol.training,
+        live_class_names=data.class_names if config.run.live else None,
+    )
+    callbacks = []
+    if config.run.tensorboard:
+        log_dir = directory / "tensorboard" / project_name(cell.dataset, cell.strategy) / f"seed-{cell.seed}"
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
+    hp = fixed_hyperparameters(best)
+    model = hypermodel.build(hp)
+    history = hypermodel.fit(hp, model, epochs=config.protocol.epochs, callbacks=callbacks)
+    monitor = hypermodel.monitor
+    started = time.perf_counter()
+    val_logits, test_logits = predict_logits(model, arrays.x_val), predict_logits(model, x_test)
+    return Trained(
+        val_logits=val_logits,
+        test_logits=test_logits,
+        compute_seconds=hypermodel.compute_seconds + time.perf_counter() - started,
+        history={
+            **{k: [float(v) for v in values] for k, values in history.history.items()},
+            "val_recall_per_class": monitor.recall_per_class,
+            "val_confusion": monitor.confusion,
+            "kept_epoch": history.kept_epoch + 1,  # 1-based, as the report counts epochs
+            "weights_from_epoch": None if history.weights_from is None else history.weights_from + 1,
+            "optimiser_steps": history.optimiser_steps,
+        },
+        samples_per_epoch=hypermodel.samples_per_epoch,
+    )
+
+
+def cell_task(
+    study: Study, directory: Path, cell: Cell, best: dict[str, Any], reused: Trained | None = None
+) -> CellResult:
+    """One seed of one strategy: train (or take `reused` logits of the model it extends), then score on test."""
+    strategy = study.strategies[cell.strategy]
+    arrays, fold, x_test = fold_data(study, cell.dataset, strategy, cell.seed)
+    data = study.datasets[cell.dataset]
+    started = time.perf_counter()
+    trained = reused or train(study, directory, cell, arrays, x_test, best)
+    hyperparameters, logits = dict(best), trained.test_logits
+    if (part := strategy.posthoc_part) is not None:
+        chosen = part.posthoc(trained.val_logits, arrays.y_val, arrays.y_train)
+        logits = logits + chosen.pop("offsets")
+        hyperparameters.update(chosen)
+    proba = softmax(logits, axis=1)
+    y_pred, y_true = logits.argmax(axis=1), data.y[fold.test]
+    return CellResult(
+        hyperparameters=hyperparameters,
+        history=trained.history,
+        seconds=time.perf_counter() - started,
+        class_counts={
+            split: np.bincount(data.y[indices], minlength=data.num_classes).tolist()
+            for split, indices in (("train", fold.train), ("val", fold.val), ("test", fold.test))
+        },
+        samples_per_epoch=trained.samples_per_epoch,
+        sample_id=fold.test,
+        y_true=y_true,
+        y_pred=y_pred,
+        proba=proba.astype("float32"),
+        val_logits=trained.val_logits.astype("float32"),
+        logits=logits.astype("float32"),
+        metrics=score(y_true, y_pred, data.num_classes),
+        compute_seconds=trained.compute_seconds,
+    )

@@ -1,0 +1,86 @@
+"""The records results travel as, from the tasks that compute them (in any process) to the store that keeps them.
+
+Plain frozen dataclasses of Python values and numpy arrays: they pickle from
+a worker to the driver, and the store writes each one in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One seed of one strategy on one dataset; `position` is its place in the study's order."""
+
+    key: str
+    dataset: str
+    strategy: str
+    seed: int
+    position: int
+
+
+@dataclass(frozen=True)
+class SearchKey:
+    """A search of (dataset, strategy) for a seed (0: one search every seed shares), at the strategy's version."""
+
+    dataset: str
+    strategy: str
+    seed: int = 0
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One keras-tuner trial as the store keeps it."""
+
+    trial_id: str
+    status: str
+    objective: float | None
+    hyperparameters: dict[str, Any]
+    message: str
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """A finished search: the winner (None if no trial succeeded), every trial, and why not."""
+
+    best: dict[str, Any] | None
+    trials: tuple[TrialRecord, ...]
+    seconds: float
+    error: str = ""
+    not_applicable: bool = False
+    compute_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What a cell gets from its model, trained here or reused: logits and how training went."""
+
+    val_logits: np.ndarray
+    test_logits: np.ndarray
+    history: dict[str, Any]
+    samples_per_epoch: int
+    compute_seconds: float = 0.0  # fit and predict; nothing for reused logits
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """What a finished cell leaves behind; everything else is derived from it."""
+
+    hyperparameters: dict[str, Any]
+    history: dict[str, list[float]]
+    seconds: float
+    class_counts: dict[str, list[int]]  # train / val / test, per class
+    samples_per_epoch: int
+    sample_id: np.ndarray
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    proba: np.ndarray
+    val_logits: np.ndarray  # kept so post-hoc strategies can reuse this model without retraining
+    logits: np.ndarray  # test logits, after any post-hoc offsets
+    metrics: dict[str, float | list[float]]
+    compute_seconds: float = 0.0  # of `seconds`, the time in model.fit and predict

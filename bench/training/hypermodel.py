@@ -1,0 +1,214 @@
+"""A builder, a strategy and one fold as keras-tuner's HyperModel: how every model of a study is built and fit.
+
+The training package (with the commands that run it) is the only place that
+imports Keras and keras-tuner, so listing, status and reports stay fast and
+backend-free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+
+from bench.backend import feeds_one_tf_dataset, forget_dead_custom_gradients
+from bench.config import TrainingOptions
+from bench.training.batches import EpochBatches, FeedEpoch
+from bench.training.callbacks import StopOnDivergence, ValidationMetrics, early_stopping
+from bench.training.models import FOLD_NORMALIZATION, Builder
+from bench.training.tf_input import tf_fit_arguments
+from strategies.base import NotApplicable, Strategy
+
+
+@dataclass(frozen=True)
+class FoldData:
+    """The arrays a strategy may touch: training and validation, never test."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    num_classes: int
+
+
+def fit_inputs(batches: EpochBatches) -> tuple[dict[str, Any], list[keras.callbacks.Callback]]:
+    """`model.fit` keywords that feed `batches`, and the callbacks that keep their epoch count.
+
+    On TensorFlow one tf.data iterator serves the whole fit (bench.training.tf_input)
+    and its generator counts the epochs itself, since it prefetches across
+    their boundaries; the other backends take the PyDataset.
+    """
+    if feeds_one_tf_dataset():
+        return tf_fit_arguments(batches), []
+    return {"x": batches}, [FeedEpoch(batches)]
+
+
+def float32_logits(model: keras.Model, input_shape: tuple[int, ...]) -> keras.Model:
+    """The model with its logits cast to float32, as Keras's mixed-precision guide asks of the output.
+
+    The last layer still computes in float16 (a builder's own layers are
+    left as written); the cast makes the loss, post-hoc adjustments and the
+    stored logits work in float32. Wrapping works for any builder's model,
+    functional or subclassed.
+    """
+    return keras.Sequential(
+        [keras.Input(shape=input_shape), model, keras.layers.Activation("linear", dtype="float32")], name=model.name
+    )
+
+
+def adapt_fold_normalization(model: keras.Model, x_train: np.ndarray) -> None:
+    """Set every Normalization layer named FOLD_NORMALIZATION to the training fold's mean and variance.
+
+    The built-in models start with such a layer, so raw uint8 pixels train as
+    well as inputs scaled by hand, and validation and test rows never shape
+    the statistics. Written out rather than `adapt()`: a feature constant in
+    the training fold (an always-blank pixel) gets variance 1, as scikit-learn's
+    StandardScaler does, where Keras would divide a non-blank test pixel by
+    1e-7. A user's model may name a layer so, applied to its inputs, to get the same.
+    """
+    for layer in _all_layers(model):
+        if isinstance(layer, keras.layers.Normalization) and layer.name == FOLD_NORMALIZATION:
+            kept = {a % x_train.ndim for a in layer.axis}
+            reduced = tuple(a for a in range(x_train.ndim) if a not in kept)
+            data = x_train.astype("float64")
+            mean, variance = data.mean(axis=reduced), data.var(axis=reduced)
+            variance[variance <= 1e-12] = 1.0
+            layer.adapt_mean.assign(mean.astype("float32"))
+            layer.adapt_variance.assign(variance.astype("float32"))
+            layer.finalize_state()
+
+
+def _all_layers(layer: Any) -> Iterator[Any]:
+    for inner in getattr(layer, "layers", ()):
+        yield inner
+        yield from _all_layers(inner)
+
+
+class ImbalanceHyperModel(keras_tuner.HyperModel):
+    """A builder + a strategy + one fold, as keras-tuner's HyperModel.
+
+    build() seeds before creating weights, so a trial's result depends on its
+    hyperparameters alone and not on how many trials ran before it (which
+    keeps resumed searches reproducible). fit() early-stops on validation
+    macro-F1 and records the epoch whose weights it keeps: a search scores a
+    trial there (bench.training.tuning), the epoch its final run will keep.
+    """
+
+    def __init__(
+        self,
+        builder: Builder,
+        strategy: Strategy,
+        fold: FoldData,
+        seed: int,
+        options: TrainingOptions | None = None,  # the defaults: what a model built outside a study gets
+        on_fit_end: Callable[[], None] | None = None,
+        live_class_names: tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(name=strategy.name)
+        self.builder, self.strategy, self.fold, self.seed = builder, strategy, fold, seed
+        self.options, self.on_fit_end = options or TrainingOptions(), on_fit_end
+        self.live_class_names = live_class_names
+        self.samples_per_epoch = 0
+        self.compute_seconds = 0.0  # in model.fit (less the harness's own scoring), over every fit
+        self.monitor: ValidationMetrics | None = None
+        self.not_applicable = ""  # set when the strategy refuses this data; keras-tuner only logs it
+
+    @contextlib.contextmanager
+    def noting_refusal(self) -> Iterator[None]:
+        try:
+            yield
+        except NotApplicable as exc:
+            self.not_applicable = str(exc)
+            raise
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        keras.backend.clear_session()
+        forget_dead_custom_gradients()
+        keras.config.set_dtype_policy("mixed_float16" if self.options.mixed_precision else "float32")
+        keras.utils.set_random_seed(self.seed)
+        fold = self.fold
+        model = self.builder(hp, fold.x_train.shape[1:], fold.num_classes)
+        adapt_fold_normalization(model, fold.x_train)
+        with self.noting_refusal():
+            model = self.strategy.init_model(model, hp, fold.y_train, fold.num_classes)
+        if self.options.mixed_precision:
+            model = float32_logits(model, fold.x_train.shape[1:])
+        self.strategy.declare(hp)
+        # Defaults are what a model built outside a search gets (the model check, tests).
+        hp.Choice("batch_size", [16, 32, 64], default=32)
+        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+        if self.options.reduce_lr:
+            hp.Choice("reduce_lr_factor", [0.5, 0.2])
+            hp.Choice("reduce_lr_patience", [2, 3])
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss=self.strategy.loss(hp, fold.y_train, fold.num_classes),
+        )
+        return model
+
+    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        """Train on the fold; the History it returns carries `kept_epoch`, the epoch whose weights the model keeps.
+
+        With budget "steps", epochs, patience and `min_epochs` are scaled so
+        that every strategy takes as many optimiser steps as the plain training
+        fold would in that many epochs (oversampling's longer epochs get fewer).
+        Weights, priors and margins count the classes of the training fold's
+        own labels, also when a sampler synthesises rows (SMOTE). No epoch
+        before `min_epochs`, nor before the strategy's weights switch on, is
+        kept: the scored model is one that trained with every part of its
+        strategy.
+        """
+        fold, strategy = self.fold, self.strategy
+        with self.noting_refusal():
+            x_train, y_train = strategy.resample(hp, fold.x_train, fold.y_train, self.seed)
+        batch_size = hp.get("batch_size")
+        batches = EpochBatches(
+            x_train,
+            y_train,
+            fold.num_classes,
+            batch_size,
+            strategy.sampler(hp, y_train),
+            self.seed,
+            first_epoch=kwargs.get("initial_epoch", 0),
+        )
+        # Budget in optimiser steps: epochs, patience and warm-up count epochs of the plain fold's length.
+        scale = math.ceil(len(fold.y_train) / batch_size) / len(batches) if self.options.budget == "steps" else 1.0
+        kwargs["epochs"] = max(1, round(kwargs["epochs"] * scale))
+        patience, min_epochs = max(1, round(self.options.patience * scale)), round(self.options.min_epochs * scale)
+        weights = strategy.class_weights(hp, fold.y_train, fold.num_classes, kwargs["epochs"])
+        batches.weights = weights
+        self.samples_per_epoch = len(batches.order)
+        self.monitor = ValidationMetrics(fold.x_val, fold.y_val, fold.num_classes, self.live_class_names)
+        stopping = early_stopping(patience, max(min_epochs, weights.start if weights else 0))
+        callbacks = [
+            self.monitor,  # first: it puts val_loss and val_macro_f1 into the logs the others read
+            StopOnDivergence(),
+            stopping,
+            *strategy.callbacks(hp, fold.y_train, fold.num_classes),
+            *kwargs.pop("callbacks", []),
+        ]
+        if self.options.reduce_lr:
+            callbacks.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor="val_loss", factor=hp.get("reduce_lr_factor"), patience=hp.get("reduce_lr_patience")
+                )
+            )
+        data, feeding = fit_inputs(batches)
+        callbacks = feeding + callbacks
+        kwargs.setdefault("verbose", 0)
+        started = time.perf_counter()
+        history = model.fit(**data, callbacks=callbacks, **kwargs)
+        self.compute_seconds += time.perf_counter() - started - self.monitor.scoring_seconds
+        history.kept_epoch = stopping.best_epoch if stopping.best_weights is not None else history.epoch[-1]
+        history.weights_from = weights.start if weights else None
+        history.optimiser_steps = len(batches) * len(history.epoch)
+        if self.on_fit_end is not None:
+            self.on_fit_end()
+        return history

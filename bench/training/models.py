@@ -1,0 +1,168 @@
+"""Hypermodels: functions of (hp, input_shape, num_classes) returning an uncompiled model of logits.
+
+The harness, not the builder, compiles the model with the strategy's loss; a
+builder only decides architecture, so the same builder serves every strategy
+and a user's own builder (`--model module:function`) plugs in the same way.
+The built-in models begin with a Normalization layer that the harness sets
+to the training fold's statistics (bench.training.hypermodel.adapt_fold_normalization),
+so raw uint8 pixels and pre-scaled inputs train alike; a user's model gets
+the arrays as they are, unless it holds a layer of that name too.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from bench.errors import UserError
+from bench.registry import Entry, Registry
+from bench.user_code import load_named
+
+Builder = Callable[[Any, tuple[int, ...], int], Any]
+# A Normalization layer of this name, applied to the model's inputs, is set to training-fold statistics.
+FOLD_NORMALIZATION = "fold_normalization"
+
+
+def fold_normalization(inputs: Any, axis: int | tuple[int, ...] = -1) -> Any:
+    """The model's inputs standardised along `axis` with training-fold statistics, which the harness sets."""
+    import keras
+
+    return keras.layers.Normalization(axis=axis, name=FOLD_NORMALIZATION)(inputs)
+
+
+def mlp(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
+    """Dense layers on flattened input; the default for vectors."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    per_feature = tuple(range(1, len(input_shape) + 1))
+    x = keras.layers.Flatten()(fold_normalization(inputs, per_feature))
+    for i in range(hp.Int("mlp_layers", 1, 2)):
+        x = keras.layers.Dense(hp.Choice(f"mlp_units_{i}", [64, 128, 256]), activation="relu")(x)
+        x = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.1))(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name="mlp")
+
+
+def cnn(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
+    """Conv blocks (filters doubling per block) and global pooling; the default for images."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    x = fold_normalization(inputs)  # per channel
+    if hp.Boolean("cnn_flip", default=False):  # augmentation: active in training only
+        x = keras.layers.RandomFlip("horizontal")(x)
+    filters = hp.Choice("cnn_filters", [16, 32, 64])
+    batch_norm = hp.Boolean("cnn_batch_norm", default=False)
+    for block in range(hp.Int("cnn_blocks", 1, 3, default=2)):
+        x = keras.layers.Conv2D(filters * 2**block, 3, padding="same", use_bias=not batch_norm)(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation("relu")(x)
+        if min(x.shape[1:3]) >= 4:
+            x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.1))(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name="cnn")
+
+
+def rnn(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
+    """One recurrent layer over (steps, features) sequences, as in the LSTM of the Keras callbacks tutorial."""
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    cell = keras.layers.LSTM if hp.Choice("rnn_cell", ["lstm", "gru"]) == "lstm" else keras.layers.GRU
+    x = cell(hp.Choice("rnn_units", [32, 64, 128]))(fold_normalization(inputs))  # per feature
+    x = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.1))(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes)(x), name="rnn")
+
+
+MODELS: Registry[Builder] = Registry("model")
+MODELS.add(Entry("mlp", "dense network on flattened input (layers, units, dropout tuned)", lambda: mlp))
+MODELS.add(
+    Entry("cnn", "conv blocks + global pooling for images (blocks, filters, batch norm, flips, dropout)", lambda: cnn)
+)
+MODELS.add(Entry("rnn", "LSTM or GRU over (steps, features) sequences (cell, units, dropout tuned)", lambda: rnn))
+MODELS.add(Entry("auto", "cnn for (H, W, C) images, rnn for (steps, features) sequences, mlp otherwise", lambda: None))
+NEEDS_RANK = {"cnn": (3, "image input (height, width, channels)"), "rnn": (2, "sequence input (steps, features)")}
+AUTO = {3: "cnn", 2: "rnn"}
+
+
+@functools.cache
+def user_builder(text: str) -> Builder:
+    """`package.module:function` or `path/to/file.py:function`; imported only because the user named it."""
+    return load_named(text, "model", "function", callable, "my_models:build or studies/my_model.py:build")
+
+
+class ResolvedModel(NamedTuple):
+    """A model as the study names it (the store keeps the name) and the builder that makes it."""
+
+    name: str
+    builder: Builder
+
+
+def resolve_model(name: str, input_shape: tuple[int, ...]) -> ResolvedModel:
+    """The concrete builder for a model name; `auto` looks at the input shape."""
+    if ":" in name:
+        return ResolvedModel(name, user_builder(name))
+    if name == "auto":
+        name = AUTO.get(len(input_shape), "mlp")
+    if name in NEEDS_RANK and len(input_shape) != NEEDS_RANK[name][0]:
+        raise UserError(
+            f"model {name} needs {NEEDS_RANK[name][1]}, the data has shape {input_shape}; use --model mlp or auto"
+        )
+    return ResolvedModel(name, MODELS[name].factory())
+
+
+def check_builder(
+    name: str, builder: Builder, input_shape: tuple[int, ...], num_classes: int, mixed_precision: bool = False
+) -> None:
+    """Build once with default hyperparameters and refuse a model the harness cannot train.
+
+    A model must output one logit per class: the harness compiles every
+    strategy's loss with from_logits=True, and a softmax output would be
+    silently squashed twice. It is built under the study's dtype policy, so a
+    builder that fails in float16 is refused here rather than in every trial.
+    """
+    import keras
+    import keras_tuner
+
+    keras.config.set_dtype_policy("mixed_float16" if mixed_precision else "float32")
+    try:
+        model = builder(keras_tuner.HyperParameters(), input_shape, num_classes)
+        probe = np.zeros((2, *input_shape), "float32")
+        output = model(probe, training=False) if isinstance(model, keras.Model) else None
+    except Exception as exc:  # the user's builder is foreign code: report, do not crash
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise UserError(
+            f"model {name}: building it for input {input_shape} failed: {type(exc).__name__}: {first_line}"
+        ) from None
+    finally:
+        keras.backend.clear_session()
+        keras.config.set_dtype_policy("float32")  # each training build sets the study's policy again
+    if output is None:
+        raise UserError(f"model {name}: the builder returned {type(model).__name__}, not an uncompiled keras.Model")
+    shape = tuple(getattr(output, "shape", ()))
+    if shape != (2, num_classes):
+        raise UserError(
+            f"model {name}: outputs shape {shape[1:]} per sample; it must output ({num_classes},), a logit per class"
+        )
+    last = model.layers[-1] if model.layers else None
+    squashing = (keras.activations.softmax, keras.activations.sigmoid)
+    if isinstance(last, keras.layers.Softmax) or getattr(last, "activation", None) in squashing:
+        raise UserError(
+            f"model {name}: its last layer applies softmax or sigmoid; return raw logits (Dense({num_classes}) "
+            "with no activation), since the harness compiles each strategy's loss with from_logits=True"
+        )
+
+
+def predict_logits(model: Any, x: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """Logits in chunks via predict_on_batch.
+
+    model.predict builds a data pipeline per call (~80 ms on small data);
+    called every epoch that overhead would exceed the epoch itself.
+    """
+    parts = [np.asarray(model.predict_on_batch(x[i : i + chunk])) for i in range(0, len(x), chunk)]
+    return np.concatenate(parts)

@@ -1,0 +1,83 @@
+import random
+
+import keras
+import numpy as np
+import pytest
+
+from bench.training.batches import EpochBatches
+from bench.training.tf_input import tf_fit_arguments
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="TensorFlow's own input path; runs in the tensorflow tox env"
+)
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(70, 6)).astype("float32")
+Y = np.array([0] * 45 + [1] * 18 + [2] * 7)
+CLASS_WEIGHT = {0: 1.0, 1: 2.5, 2: 6.0}
+
+
+def oversampling_batches() -> EpochBatches:
+    """A sampler that draws with replacement, so every epoch's order depends on the batches' own generator."""
+    weights = 1 / np.bincount(Y)[Y]
+    return EpochBatches(X, Y, 3, 16, lambda rng: rng.choice(len(Y), size=90, p=weights / weights.sum()), seed=4)
+
+
+def trained_weights(fast_path: bool, epochs: int = 3) -> list[np.ndarray]:
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    batches = oversampling_batches()
+    data = tf_fit_arguments(batches) if fast_path else {"x": batches}
+    model.fit(**data, epochs=epochs, class_weight=CLASS_WEIGHT, verbose=0)
+    return model.get_weights()
+
+
+def test_fast_path_trains_bit_identically_to_keras_own_pydataset_path():
+    fast, keras_path = trained_weights(fast_path=True), trained_weights(fast_path=False)
+    assert all(np.array_equal(a, b) for a, b in zip(fast, keras_path, strict=True))
+    assert not np.array_equal(trained_weights(fast_path=True, epochs=2)[0], fast[0])  # it did train, epoch by epoch
+
+
+def test_each_epoch_holds_every_row_of_a_fresh_sampler_order():
+    batches, twin = oversampling_batches(), oversampling_batches()
+    stream = tf_fit_arguments(batches)["x"].as_numpy_iterator()
+    for _ in range(2):
+        twin.on_epoch_end()
+        epoch = [next(stream) for _ in range(len(twin))]
+        x, y = (np.concatenate(part) for part in zip(*epoch, strict=True))
+        assert np.array_equal(np.sort(x, axis=0), np.sort(X[twin.order], axis=0))
+        assert np.array_equal(np.sort(y.argmax(1)), np.sort(Y[twin.order]))
+
+
+def test_the_global_random_state_is_left_alone():
+    """The prefetch thread draws ahead by however far its timing lets it; the global state must not depend on that."""
+    random.seed(11)
+    before = random.getstate()
+    batches = oversampling_batches()
+    list(tf_fit_arguments(batches)["x"].take(3 * len(batches)).as_numpy_iterator())
+    assert random.getstate() == before
+
+
+def test_a_second_iterator_is_refused():
+    """Two would share the sampler and the shuffler: batches would interleave between them."""
+    dataset = tf_fit_arguments(oversampling_batches())["x"]
+    next(iter(dataset))
+    with pytest.raises(Exception, match="single iterator"):
+        next(iter(dataset))
+
+
+def test_an_empty_fold_is_refused_rather_than_fed_forever():
+    empty = EpochBatches(X, Y, 3, 16, lambda rng: np.array([], dtype=int), seed=1)
+    with pytest.raises(ValueError, match="no batches"):
+        tf_fit_arguments(empty)
+
+
+def test_an_epoch_with_another_batch_count_is_an_error_not_a_misalignment():
+    shrinking = iter([70, 70, 30])  # the first draw is EpochBatches' own, the next two are the epochs'
+    batches = EpochBatches(X, Y, 3, 16, lambda rng: rng.permutation(len(Y))[: next(shrinking)], seed=1)
+    stream = tf_fit_arguments(batches)["x"].as_numpy_iterator()
+    for _ in range(len(batches)):
+        next(stream)
+    with pytest.raises(Exception, match="batches for an epoch"):
+        next(stream)
