@@ -29,7 +29,7 @@ VERBOSE = "IMBALANCE_BENCH_VERBOSE"  # set by --verbose; worker processes inheri
 # logging is not initialised, then glog-style lines (oneDNN, cudart, CPU features).
 _NATIVE_LINE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.]+:\d+\] )"
+    r"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\] )"
 )
 
 

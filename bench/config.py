@@ -30,6 +30,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
 # re-weighting on every backend), LDAM on cosine logits. Numbers of two protocols are never mixed in one study.
 PROTOCOL = 2
 EXECUTORS = ("local", "dask")
+FIGURE_FORMATS = ("png", "svg", "pdf")  # of the report's figure files; the HTML embeds PNG or SVG either way
 TUNING = {
     "once": "one search per (dataset, strategy) on one seed's train/validation; its winner serves every seed",
     "per-seed": "nested: each seed searches on its own train/validation, so no choice sees another seed's test rows",
@@ -139,6 +140,7 @@ class RunOptions:
     workers: int = 1  # worker processes running searches and cells
     executor: str = "local"  # local (serial or --workers processes) or dask
     scheduler: str = ""  # a dask scheduler's address; empty with executor dask: a LocalCluster on loopback
+    metric: str = "macro_f1"  # the one the report ranks by and gives verdicts on (bench.metrics.SUMMARY)
 
     @property
     def output_dir(self) -> Path:
@@ -251,6 +253,14 @@ def _check_tuning(protocol: Protocol) -> None:
             )
 
 
+def check_metric(name: str) -> None:
+    """A metric the report can rank by: one of the summary metrics (imported here, not at start: scikit-learn)."""
+    from bench.metrics import SUMMARY
+
+    if name not in SUMMARY:
+        raise unknown("metric", name, SUMMARY)
+
+
 def _check_ranges(protocol: Protocol, run: RunOptions) -> None:
     for part, key in (
         (protocol, "seeds"),
@@ -284,6 +294,7 @@ def _check_ranges(protocol: Protocol, run: RunOptions) -> None:
         raise UserError("a budget in steps scales each strategy's epochs, which hyperband schedules itself; use random")
     if protocol.search == "staged" and "baseline" not in protocol.strategies:
         raise UserError("a staged search tunes the model's knobs on baseline first: add baseline to the strategies")
+    check_metric(run.metric)
     if not run.name or any(c in run.name for c in "/\\") or run.name.startswith("."):
         raise UserError(f"study name '{run.name}' must be a plain folder name")
     for text in protocol.datasets:

@@ -6,7 +6,6 @@ Keras backend, and it renders partial studies (missing cells are listed).
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import math
@@ -19,11 +18,14 @@ import pandas as pd
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from bench.config import check_metric
 from bench.errors import UserError
+from bench.metrics import ECE_BINS, GROUPS, SUMMARY, class_groups
 from bench.specs import format_value, parse_spec
 from bench.storage.files import slug, write_atomically
 from bench.storage.store import Store
 from reports import figures
+from reports.findings import findings
 from reports.results import StudyData, load
 from reports.stats import (
     MIN_TASKS_FOR_FRIEDMAN,
@@ -36,7 +38,25 @@ from reports.stats import (
     rank_block,
 )
 
-METRICS = ("macro_f1", "macro_recall")
+HEADLINE = ("macro_f1", "macro_recall")  # in the summary with any chosen metric
+PROBABILITY = ("macro_pr_auc", "macro_roc_auc", "brier", "log_loss", "ece")
+WORST_CLASS = ("worst_class_recall", "worst_class_f1")
+ALSO_COMPARED = ("macro_pr_auc", "ece", "worst_class_recall")  # against baseline, beside the summary's metrics
+GROUP_COLUMNS = tuple(f"{group}_{name}" for group in GROUPS for name in HEADLINE)
+
+
+def shown_metrics(metric: str) -> list[str]:
+    """The summary's metrics: the one the report ranks by, then macro-F1 and macro-recall."""
+    return list(dict.fromkeys((metric, *HEADLINE)))
+
+
+def order_key(value: float, metric: str) -> float:
+    """Sort key putting the best value of `metric` first and a missing one last."""
+    if math.isnan(value):
+        return math.inf
+    return -value if SUMMARY[metric].higher_is_better else value
+
+
 TEMPLATES = jinja2.PackageLoader("reports", "templates")
 
 
@@ -70,38 +90,72 @@ def _seed_list(seeds: list[int]) -> str:
     return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
 
 
-def _summary(results: pd.DataFrame, strategies: list[str]) -> tuple[list[dict[str, Any]], RankBlock]:
-    """One row per strategy: ranked rows over the seeds all ranked strategies have, best first; then the
-    strategies short of seeds, over their own seeds and unranked."""
-    block = rank_block(results, strategies)
+def _summary(results: pd.DataFrame, strategies: list[str], metric: str) -> tuple[list[dict[str, Any]], RankBlock]:
+    """One row per strategy: ranked rows over the seeds all ranked strategies have, best first by `metric`;
+    then the strategies short of seeds, over their own seeds and unranked. Each row holds every summary
+    metric's interval (`intervals`) for the report's other tables."""
+    block = rank_block(results.dropna(subset=[metric]), strategies)
     rows = []
     for strategy in strategies:
         ranked = strategy in block.strategies
         scores = results[results.strategy == strategy]
         scores = scores[scores.seed.isin(block.seeds)] if ranked else scores
         seeds = str(len(scores)) if ranked else f"{len(scores)} of {len(block.seeds)}: not ranked"
-        row: dict[str, Any] = {"strategy": strategy, "ranked": ranked, "seeds": seeds}
-        for metric in METRICS:
-            interval = mean_interval(scores[metric])
-            row[metric] = interval.mean
-            row[f"{metric}_text"] = fmt(interval.mean)
-            row[f"{metric}_std"] = fmt(interval.std)
-            row[f"{metric}_ci"] = f"[{fmt(interval.low)}, {fmt(interval.high)}]"
+        intervals = {m: mean_interval(scores[m].dropna()) for m in SUMMARY if m in scores}
+        row: dict[str, Any] = {"strategy": strategy, "ranked": ranked, "seeds": seeds, "intervals": intervals}
+        row["scores"] = [
+            {
+                "mean": fmt(intervals[m].mean),
+                "std": fmt(intervals[m].std),
+                "ci": f"[{fmt(intervals[m].low)}, {fmt(intervals[m].high)}]",
+            }
+            for m in shown_metrics(metric)
+        ]
         rows.append(row)
-    rows.sort(key=lambda r: (not r["ranked"], math.isnan(r["macro_f1"]), -r["macro_f1"]))
+    rows.sort(key=lambda r: (not r["ranked"], order_key(r["intervals"][metric].mean, metric)))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = str(rank) if row["ranked"] else "–"
     return rows, block
 
 
-def _comparisons(results: pd.DataFrame) -> list[dict[str, Any]]:
+def _mean_table(summary: list[dict[str, Any]], metrics: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Mean ± std over the same seeds as the summary, one column per metric, rows in the summary's order."""
+    return [
+        {
+            "strategy": row["strategy"],
+            "values": [
+                f"{fmt(row['intervals'][m].mean)} ± {fmt(row['intervals'][m].std)}"
+                if not math.isnan(row["intervals"][m].mean)
+                else "n/a"
+                for m in metrics
+            ],
+        }
+        for row in summary
+    ]
+
+
+def compared_metrics(metric: str) -> list[str]:
+    return list(dict.fromkeys((*shown_metrics(metric), *ALSO_COMPARED)))
+
+
+def comparisons(results: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Paired differences to baseline for the summary's metrics and PR-AUC, ECE and worst-class recall."""
     if "baseline" not in set(results.strategy):
-        return []
-    frame = pd.concat([compare_to_baseline(results, metric) for metric in METRICS], ignore_index=True)
+        return pd.DataFrame(columns=["strategy", "metric"])
+    return pd.concat(
+        [
+            compare_to_baseline(results, m, higher_is_better=SUMMARY[m].higher_is_better)
+            for m in compared_metrics(metric)
+        ],
+        ignore_index=True,
+    )
+
+
+def _comparisons(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [
         {
             "strategy": r.strategy,
-            "metric": r.metric.replace("_", "-"),
+            "metric": SUMMARY[r.metric].label + ("" if SUMMARY[r.metric].higher_is_better else " (lower is better)"),
             "n": r.n,
             "difference": f"{r.mean_difference:+.3f}",
             "ci": f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}]",
@@ -112,6 +166,37 @@ def _comparisons(results: pd.DataFrame) -> list[dict[str, Any]]:
         }
         for r in frame.itertuples()
     ]
+
+
+def _group_frame(results: pd.DataFrame, strategies: list[str]) -> pd.DataFrame:
+    """Long frame of head/medium/tail macro-F1 and macro-recall, one row per strategy, seed, group and metric."""
+    rows = []
+    for group in GROUPS:
+        for name, label in (("macro_f1", "macro-F1"), ("macro_recall", "macro-recall")):
+            column = f"{group}_{name}"
+            if column in results and results[column].notna().any():
+                part = results[["strategy", "seed", column]].dropna().rename(columns={column: "value"})
+                rows.append(part.assign(group=group, metric=label))
+    if not rows:
+        return pd.DataFrame(columns=["strategy", "seed", "value", "group", "metric"])
+    frame = pd.concat(rows, ignore_index=True)
+    return frame[frame.strategy.isin(strategies)]
+
+
+def _groups_text(cells: pd.DataFrame, names: list[str]) -> list[str]:
+    """Which classes form the head, medium and tail, from the training-pool counts of the finished cells."""
+    pools = [np.add(*(json.loads(c)[s] for s in ("train", "val"))) for c in cells[cells.status == "done"].class_counts]
+    text = []
+    for group, (low, high) in GROUPS.items():
+        bounds = f"more than {low - 1}" if high is None else (f"under {high + 1}" if low == 0 else f"{low} to {high}")
+        members = [set(class_groups(pool)[group]) for pool in pools]
+        always = sorted(set.intersection(*members)) if members else []
+        sometimes = sorted(set.union(*members) - set(always)) if members else []
+        listed = ", ".join(names[i] for i in always) or "none"
+        if sometimes:
+            listed += f"; on some seeds also {', '.join(names[i] for i in sometimes)}"
+        text.append(f"{group} ({bounds} training-pool samples): {listed}")
+    return text
 
 
 def _per_class(data: StudyData, dataset: str, strategies: list[str]) -> list[dict[str, Any]]:
@@ -268,7 +353,7 @@ def figure_name(dataset: str, figure: str) -> str:
     return f"{slug(dataset)}-{figure}"
 
 
-def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) -> dict[str, Any]:
+def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette, metric: str) -> dict[str, Any]:
     strategies = data.strategies
     names = data.class_names[dataset]
     results = data.results[data.results.dataset == dataset]
@@ -283,39 +368,74 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
     histories = data.histories[data.histories.dataset == dataset]
     trials = data.trials[(data.trials.dataset == dataset) & data.trials.objective.notna()]
     done = [s for s in strategies if s in set(results.strategy)]
-    summary, block = _summary(results, done)
+    summary, block = _summary(results, done, metric)
+    compared = comparisons(results, metric)
     matrices = {s: data.confusion[(dataset, s)] for s in done if (dataset, s) in data.confusion}
+    bins = {s: data.reliability[(dataset, s)] for s in done if (dataset, s) in data.reliability}
+    groups = _group_frame(results, done)
 
     figs: dict[str, figures.Figure] = {}
 
-    def add(name: str, title: str, caption: str, draw: Any) -> None:
-        figs[name] = figures.Figure(figure_name(dataset, name), title, caption, figures.render(draw))
+    def add(name: str, title: str, caption: str, draw: Any, *args: Any) -> None:
+        figs[name] = figures.Figure(figure_name(dataset, name), title, caption, draw, args)  # drawn by write_report
 
     if not counts.empty:
         add(
             "classes",
             "Class counts",
             f"Samples per class as trained ({counts_source}).",
-            lambda: figures.class_counts(counts),
+            figures.class_counts,
+            counts,
         )
     if not results.empty:
         add(
             "scores",
             "Test scores per seed",
             "Each dot is one seed's test score; diamonds are means.",
-            lambda: figures.scores(results, palette),
+            figures.scores,
+            results,
+            palette,
         )
         add(
             "per-class",
             "Per-class recall and F1",
             "Mean over seeds of each class's test recall and F1.",
-            lambda: figures.heatmaps(data.per_class[data.per_class.dataset == dataset], done, names),
+            figures.heatmaps,
+            data.per_class[data.per_class.dataset == dataset],
+            done,
+            names,
         )
         add(
             "confusion",
             "Confusion matrices",
             "Test predictions pooled over seeds, each row normalised to 1.",
-            lambda: figures.confusions(matrices, names),
+            figures.confusions,
+            matrices,
+            names,
+        )
+    if bins:
+        eces = {row["strategy"]: row["intervals"]["ece"].mean for row in summary if "ece" in row["intervals"]}
+        add(
+            "reliability",
+            "Reliability",
+            f"Test predictions pooled over seeds in {ECE_BINS} equal-width bins of the top-label confidence: "
+            "accuracy against mean confidence per bin (dot area = share of samples). On the dashed diagonal a "
+            "strategy is calibrated, below it overconfident, above it underconfident; resampling, re-weighting "
+            "and loss changes move these points, so compare each panel with baseline's. ECE is the mean over seeds.",
+            figures.reliability,
+            bins,
+            eces,
+            palette,
+        )
+    if not groups.empty:
+        group_means = groups.groupby(["strategy", "group", "metric"], sort=False, as_index=False).value.mean()
+        add(
+            "groups",
+            "Head, medium and tail classes",
+            "Macro-F1 and macro-recall over the classes of each group (by training-pool count), mean over seeds.",
+            figures.class_groups,
+            group_means,
+            palette,
         )
     if not histories.empty:
         add(
@@ -323,21 +443,27 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
             "Training curves",
             "Final runs: mean over seeds, band = ±1 standard deviation; with early stopping, later epochs "
             "average only the seeds still training.",
-            lambda: figures.curves(histories, palette),
+            figures.curves,
+            histories,
+            palette,
         )
     if not trials.empty:
         add(
             "trials",
             "Tuning trials",
             "Objective (validation macro-F1) of every keras-tuner trial.",
-            lambda: figures.trials(trials, palette),
+            figures.trials,
+            trials,
+            palette,
         )
     if cost[["tuning_s", "final_s"]].notna().any().any():
         add(
             "cost",
             "Cost",
             "Wall time of tuning and of all final runs; samples seen per training epoch.",
-            lambda: figures.cost(cost.fillna(0), palette),
+            figures.cost,
+            cost.fillna(0),
+            palette,
         )
 
     return {
@@ -345,7 +471,16 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette) ->
         "summary": summary,
         "ranked_on": _seed_list(block.seeds),
         "not_ranked": [f"{s} ({n} of {len(block.seeds)} seeds)" for s, n in block.short.items()],
-        "comparisons": _comparisons(results),
+        "metric": SUMMARY[metric].label,
+        "shown": [SUMMARY[m].label for m in shown_metrics(metric)],
+        "comparisons": _comparisons(compared),
+        "probability": _mean_table(summary, PROBABILITY + WORST_CLASS),
+        "probability_labels": [SUMMARY[m].label for m in PROBABILITY + WORST_CLASS],
+        "chance_pr_auc": fmt(1 / len(names)),
+        "groups": _mean_table(summary, GROUP_COLUMNS) if not groups.empty else [],
+        "group_labels": [SUMMARY[m].label for m in GROUP_COLUMNS],
+        "group_members": _groups_text(cells, names),
+        "findings": findings(dataset, summary, compared, cost, metric),
         "class_names": names,
         "per_class": _per_class(data, dataset, done),
         "counts": counts.pivot(index="class", columns="split", values="count")
@@ -390,15 +525,16 @@ def _left_out(results: pd.DataFrame, blocks: dict[str, RankBlock], ranked: list[
     return text
 
 
-def _across(data: StudyData, palette: figures.Palette) -> dict[str, Any] | None:
+def _across(data: StudyData, palette: figures.Palette, metric: str) -> dict[str, Any] | None:
     if len(data.datasets) < 2:
         return None
-    means, blocks = common_seed_means(data.results, "macro_f1")
+    higher = SUMMARY[metric].higher_is_better
+    means, blocks = common_seed_means(data.results.dropna(subset=[metric]), metric)
     if means.shape[0] < 2 or means.shape[1] < 2:
         return None
     tasks = means.shape[0]
     across: dict[str, Any] = {
-        "ranks": [{"strategy": s, "rank": fmt(r, 2)} for s, r in mean_ranks(means).items()],
+        "ranks": [{"strategy": s, "rank": fmt(r, 2)} for s, r in mean_ranks(means, higher).items()],
         "datasets": tasks,
         "left_out": _left_out(data.results, blocks, list(means.columns)),
         "friedman": "",
@@ -420,14 +556,16 @@ def _across(data: StudyData, palette: figures.Palette) -> dict[str, Any] | None:
     across["figure"] = figures.Figure(
         "critical-difference",
         "Critical-difference diagram",
-        "Mean rank of macro-F1 across datasets (1 = best); strategies joined by a bar are not "
+        f"Mean rank of {SUMMARY[metric].label} across datasets (1 = best); strategies joined by a bar are not "
         "significantly different (Nemenyi, alpha 0.05).",
-        figures.render(lambda: figures.critical_difference(means, palette)),
+        figures.critical_difference,
+        (means, palette, higher),
     )
     return across
 
 
-def report_context(data: StudyData) -> dict[str, Any]:
+def report_context(data: StudyData, metric: str) -> dict[str, Any]:
+    """Everything the templates show; its figures are drawn by write_report."""
     palette = figures.strategy_palette(data.strategies)
     cells = data.cells
     unfinished = cells[cells.status != "done"][["dataset", "strategy", "seed", "status", "error"]].fillna("")
@@ -446,8 +584,9 @@ def report_context(data: StudyData) -> dict[str, Any]:
         "budget": data.config.get("budget", "epochs"),
         "counts": cells.status.value_counts().to_dict(),
         "total": len(cells),
-        "datasets": [_dataset_section(data, d, palette) for d in data.datasets],
-        "across": _across(data, palette),
+        "metric": SUMMARY[metric].label,
+        "datasets": [_dataset_section(data, d, palette, metric) for d in data.datasets],
+        "across": _across(data, palette, metric),
         "unfinished": unfinished.to_dict("records"),
         "failed_searches": failed_searches.to_dict("records"),
     }
@@ -468,15 +607,22 @@ def _environment(autoescape: bool) -> jinja2.Environment:
 MARKDOWN, HTML = _environment(autoescape=False), _environment(autoescape=True)
 
 
-def write_report(store: Store, directory: Path) -> Path:
-    """Regenerate results.csv, figures/, report.md and report.html; returns report.md's path."""
+def write_report(store: Store, directory: Path, metric: str | None = None, figure_format: str = "png") -> Path:
+    """Regenerate results.csv, figures/, report.md and report.html; returns report.md's path.
+
+    `metric` (default: the study's setting, else macro-F1) orders the summary and decides the verdicts and
+    ranks; `figure_format` is that of the figure files (PDF adds files beside the PNGs the reports show).
+    """
     directory = Path(directory)
     data = load(store)
-    context = report_context(data)
+    metric = metric or data.config.get("metric", "macro_f1")
+    check_metric(metric)
+    context = report_context(data, metric)
     write_atomically(directory / "results.csv", data.results.to_csv(index=False))
     all_figures = [f for d in context["datasets"] for f in d["figures"].values()]
     all_figures += [context["across"]["figure"]] if context["across"] and context["across"]["figure"] else []
-    figures.write_pngs(all_figures, directory)
+    figures.draw_all(all_figures, figures.formats_drawn(figure_format))
+    figures.write_files(all_figures, directory)
     markdown = MARKDOWN.get_template("report.md.j2").render(**context)
     write_atomically(directory / "report.html", html_page(markdown, all_figures, str(context["config"]["name"])))
     report = directory / "report.md"
@@ -493,9 +639,5 @@ def html_page(markdown: str, embedded: list[figures.Figure], title: str) -> str:
     """
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
     for figure in embedded:
-        body = body.replace(f'src="{figure.file}"', f'src="{data_uri(figure.png)}"')
+        body = body.replace(f'src="{figure.file}"', f'src="{figure.data_uri()}"')
     return HTML.get_template("report.html.j2").render(title=title, body=Markup(body))
-
-
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.metrics import SUMMARY_METRICS, confusion
+from bench.metrics import SUMMARY_METRICS, counted_confusion, reliability_bins
 from bench.storage.store import Store
 
 RESULT_KEYS = ["dataset", "strategy", "seed"]
@@ -30,6 +30,7 @@ class StudyData:
     searches: pd.DataFrame
     trials: pd.DataFrame
     confusion: dict[tuple[str, str], np.ndarray]  # (dataset, strategy) -> counts pooled over seeds
+    reliability: dict[tuple[str, str], np.ndarray]  # (dataset, strategy) -> samples, confidence, correct per bin
 
     @property
     def datasets(self) -> list[str]:
@@ -57,7 +58,7 @@ def results_frame(metric_rows: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFram
     wide = overall.pivot_table(index=RESULT_KEYS, columns="name", values="value", sort=False).reset_index()
     order = cells.set_index(RESULT_KEYS)["position"]
     wide["position"] = order.loc[list(zip(wide.dataset, wide.strategy, wide.seed, strict=True))].to_numpy()
-    return wide.sort_values("position")[columns].reset_index(drop=True)
+    return wide.sort_values("position").reindex(columns=columns).reset_index(drop=True)  # a metric no cell has: NaN
 
 
 def _per_class(metric_rows: pd.DataFrame, class_names: dict[str, list[str]]) -> pd.DataFrame:
@@ -67,7 +68,8 @@ def _per_class(metric_rows: pd.DataFrame, class_names: dict[str, list[str]]) -> 
 
 
 def _histories(cells: pd.DataFrame) -> pd.DataFrame:
-    frames = []
+    """One row per epoch of every finished cell's final run (records first, one frame at the end: fast at 10,000)."""
+    records = []
     for row in cells[cells.status == "done"].itertuples():
         history = json.loads(row.history)
         per_epoch = {
@@ -75,10 +77,12 @@ def _histories(cells: pd.DataFrame) -> pd.DataFrame:
             for k, v in history.items()
             if isinstance(v, list) and k not in ("val_recall_per_class", "val_confusion")
         }
-        frame = pd.DataFrame(per_epoch)
-        frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
-        frames.append(frame.assign(dataset=row.dataset, strategy=row.strategy, seed=row.seed))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["epoch", *RESULT_KEYS])
+        epochs = max(map(len, per_epoch.values()), default=0)
+        cell = {"dataset": row.dataset, "strategy": row.strategy, "seed": row.seed}
+        records += [
+            {"epoch": i + 1, **{k: v[i] for k, v in per_epoch.items() if i < len(v)}, **cell} for i in range(epochs)
+        ]
+    return pd.DataFrame(records) if records else pd.DataFrame(columns=["epoch", *RESULT_KEYS])
 
 
 def load(store: Store) -> StudyData:
@@ -104,10 +108,12 @@ def load(store: Store) -> StudyData:
     )
     metric_rows = _frame(store.metrics(), [*RESULT_KEYS, "name", "class_index", "value"])
     pooled: dict[tuple[str, str], np.ndarray] = {}
+    bins: dict[tuple[str, str], np.ndarray] = {}
     for row, arrays in store.predictions():
         key = (row["dataset"], row["strategy"])
-        counts = confusion(arrays["y_true"], arrays["y_pred"], len(class_names[row["dataset"]]))
+        counts = counted_confusion(arrays["y_true"], arrays["y_pred"], len(class_names[row["dataset"]]))
         pooled[key] = pooled.get(key, 0) + counts
+        bins[key] = bins.get(key, 0) + np.array(reliability_bins(arrays["y_true"], arrays["proba"]))
     keys = ("created_at", "last_run_started", "last_run_finished", "fingerprint", "protocol")
     meta = {k: store.meta(k) or "" for k in keys}
     return StudyData(
@@ -128,4 +134,5 @@ def load(store: Store) -> StudyData:
             ["dataset", "strategy", "seed", "trial_id", "status", "objective", "hyperparameters", "message"],
         ),
         confusion=pooled,
+        reliability=bins,
     )

@@ -80,45 +80,64 @@ def holm(pvalues: list[float]) -> list[float]:
     return adjusted
 
 
-def verdict(mean_difference: float, adjusted_p: float, alpha: float = ALPHA) -> str:
+def verdict(mean_difference: float, adjusted_p: float, alpha: float = ALPHA, higher_is_better: bool = True) -> str:
     if math.isnan(adjusted_p) or adjusted_p >= alpha:
         return "no detectable difference"
-    return "better" if mean_difference > 0 else "worse"
+    return "better" if (mean_difference > 0) == higher_is_better else "worse"
+
+
+def paired(scores: pd.Series, reference: pd.Series) -> dict[str, float | int | str]:
+    """Paired differences scores - reference over the seeds (the index) both have: n, mean, 95% CI, test, p."""
+    both = scores.to_frame("score").join(reference.rename("ref"), how="inner").dropna()
+    differences = (both.score - both.ref).to_numpy()
+    test, p = paired_test(differences)
+    interval = mean_interval(differences)
+    return {
+        "n": len(differences),
+        "mean_difference": interval.mean,
+        "ci_low": interval.low,
+        "ci_high": interval.high,
+        "test": test,
+        "p": p,
+    }
+
+
+def with_holm(family: list[dict], alpha: float = ALPHA, higher_is_better: bool = True) -> list[dict]:
+    """A family of paired comparisons with Holm-adjusted p-values and verdicts."""
+    return [
+        {**row, "p_holm": adjusted, "verdict": verdict(row["mean_difference"], adjusted, alpha, higher_is_better)}
+        for row, adjusted in zip(family, holm([r["p"] for r in family]), strict=True)
+    ]
 
 
 def compare_to_baseline(
-    results: pd.DataFrame, metric: str, baseline: str = "baseline", alpha: float = ALPHA
+    results: pd.DataFrame,
+    metric: str,
+    baseline: str = "baseline",
+    alpha: float = ALPHA,
+    higher_is_better: bool = True,
 ) -> pd.DataFrame:
     """Per dataset and strategy: mean paired difference to baseline, test, Holm-adjusted p, verdict.
 
-    Pairs are matched on seed (same test set); seeds missing on either side are dropped.
+    Pairs are matched on seed (same test set); seeds missing on either side, or without the metric (a
+    ROC-AUC undefined on that test set), are dropped. The verdict reads the difference by the metric's
+    direction: a lower Brier score or ECE is better.
     """
     rows = []
     for dataset, group in results.groupby("dataset", sort=False):
         reference = group[group.strategy == baseline].set_index("seed")[metric]
         if reference.empty:
             continue
-        family = []
-        for strategy, scores in group[group.strategy != baseline].groupby("strategy", sort=False):
-            paired = scores.set_index("seed")[metric].to_frame("score").join(reference.rename("ref"), how="inner")
-            differences = (paired.score - paired.ref).to_numpy()
-            test, p = paired_test(differences)
-            diff = mean_interval(differences)
-            family.append(
-                {
-                    "dataset": dataset,
-                    "strategy": strategy,
-                    "metric": metric,
-                    "n": len(differences),
-                    "mean_difference": diff.mean,
-                    "ci_low": diff.low,
-                    "ci_high": diff.high,
-                    "test": test,
-                    "p": p,
-                }
-            )
-        for row, adjusted in zip(family, holm([r["p"] for r in family]), strict=True):
-            rows.append({**row, "p_holm": adjusted, "verdict": verdict(row["mean_difference"], adjusted, alpha)})
+        family = [
+            {
+                "dataset": dataset,
+                "strategy": strategy,
+                "metric": metric,
+                **paired(scores.set_index("seed")[metric], reference),
+            }
+            for strategy, scores in group[group.strategy != baseline].groupby("strategy", sort=False)
+        ]
+        rows += with_holm(family, alpha, higher_is_better)
     columns = [
         "dataset",
         "strategy",
@@ -192,9 +211,9 @@ def common_seed_means(results: pd.DataFrame, metric: str) -> tuple[pd.DataFrame,
     return pd.DataFrame(means, columns=list(groups)).T.reindex(columns=strategies), blocks
 
 
-def mean_ranks(scores: pd.DataFrame) -> pd.Series:
+def mean_ranks(scores: pd.DataFrame, higher_is_better: bool = True) -> pd.Series:
     """Average rank per strategy (column) over datasets (rows); rank 1 is the best score."""
-    return scores.rank(axis=1, ascending=False).mean(axis=0).sort_values()
+    return scores.rank(axis=1, ascending=not higher_is_better).mean(axis=0).sort_values()
 
 
 def friedman(scores: pd.DataFrame) -> tuple[float, float]:

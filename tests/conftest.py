@@ -93,6 +93,7 @@ def fake_study(
             rng.integers(0, k, len(y_true)),
         )
         proba = np.eye(k, dtype="float32")[y_pred]
+        train = [50, 10, 2][:k] + [2] * (k - 3)
         store.start_cell(cell.key)
         store.finish_cell(
             cell.key,
@@ -100,7 +101,7 @@ def fake_study(
                 hyperparameters={"learning_rate": 0.001},
                 history={"loss": [1.0, 0.8, 0.7], "val_loss": [1.1, 0.9, 0.9], "val_macro_f1": [0.3, 0.5, 0.6]},
                 seconds=1.0 + n,
-                class_counts={"train": [50, 10, 2][:k] + [2] * (k - 3), "val": [5] * k, "test": [10] * k},
+                class_counts={"train": train, "val": [5] * k, "test": [10] * k},
                 samples_per_epoch=62,
                 sample_id=np.arange(len(y_true)),
                 y_true=y_true,
@@ -108,7 +109,7 @@ def fake_study(
                 proba=proba,
                 val_logits=np.zeros((5, k), "float32"),
                 logits=np.log(np.clip(proba, 1e-6, 1)),
-                metrics=score(y_true, y_pred, k),
+                metrics=score(y_true, y_pred, proba, np.add(train, 5)),
             ),
         )
     for i, cell in enumerate(cells[len(finished) :]):

@@ -8,7 +8,7 @@ from bench.metrics import confusion, counted_confusion, score, validation_scores
 def test_hand_checked_small_case():
     y_true = np.array([0, 0, 1, 1, 2, 2])
     y_pred = np.array([0, 1, 1, 1, 2, 0])
-    result = score(y_true, y_pred, 3)
+    result = score(y_true, y_pred, np.eye(3)[y_pred], np.array([120, 40, 5]))
     assert result["recall"] == pytest.approx([0.5, 1.0, 0.5])
     assert result["macro_recall"] == pytest.approx(2 / 3)
     assert result["precision"] == pytest.approx([0.5, 2 / 3, 1.0])
@@ -21,7 +21,7 @@ def test_hand_checked_small_case():
 def test_a_never_predicted_class_counts_as_zero():
     y_true = np.array([0, 0, 1, 2])
     y_pred = np.array([0, 0, 1, 1])
-    result = score(y_true, y_pred, 3)
+    result = score(y_true, y_pred, np.eye(3)[y_pred], np.array([30, 30, 30]))
     assert result["recall"][2] == 0.0
     assert result["macro_recall"] == pytest.approx(recall_score(y_true, y_pred, average="macro"))
 
@@ -68,3 +68,31 @@ def test_a_class_missing_from_validation_counts_as_zero():
     one_wrong_as_present = validation_scores(confusion(y_true, np.array([0, 1, 1, 1]), 3))
     assert perfect[0] == pytest.approx(2 / 3)
     assert one_wrong_as_missing[0] > one_wrong_as_present[0]
+
+
+def test_an_absent_class_scores_zero_precision_auc_and_leaves_roc_auc_undefined():
+    y_true, proba = (
+        np.array([0, 0, 1, 1]),
+        np.array([[0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.3, 0.6, 0.1]]),
+    )
+    result = score(y_true, proba.argmax(axis=1), proba, np.array([30, 30, 30]))
+    assert result["macro_pr_auc"] == pytest.approx(2 / 3), "classes 0 and 1 ranked perfectly, absent class 2: 0"
+    assert "macro_roc_auc" not in result, "one-vs-rest AUC of a class with no test sample is undefined"
+
+
+def test_groups_split_classes_at_the_literature_thresholds():
+    y_true = np.arange(4).repeat(5)
+    y_pred = np.where(np.arange(20) % 5 == 0, 0, y_true)  # class 0 always right, the others 4 of 5
+    result = score(y_true, y_pred, np.eye(4)[y_pred], np.array([101, 100, 20, 19]))
+    assert result["head_macro_recall"] == pytest.approx(1.0)
+    assert result["medium_macro_recall"] == pytest.approx(0.8) and result["tail_macro_recall"] == pytest.approx(0.8)
+    assert "head_macro_f1" not in score(y_true, y_pred, np.eye(4)[y_pred], np.array([100, 100, 20, 19]))
+
+
+def test_a_perfectly_calibrated_model_has_zero_expected_calibration_error():
+    from bench.metrics import expected_calibration_error
+
+    y_true = np.array([0] * 8 + [1] * 2)  # predicted class 0 at confidence 0.8 everywhere: right 8 times in 10
+    proba = np.tile([0.8, 0.2], (10, 1))
+    assert expected_calibration_error(y_true, proba) == pytest.approx(0.0)
+    assert expected_calibration_error(np.ones(10, int), proba) == pytest.approx(0.8)

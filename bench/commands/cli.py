@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bench.config import PROFILES, TUNERS
+from bench.config import FIGURE_FORMATS, PROFILES, TUNERS
 from bench.errors import UserError
 
 
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write TensorBoard logs of the final runs under DIR/tensorboard/",
     )
 
+    run.add_argument("--metric", help="the metric the report ranks by and gives verdicts on (default macro_f1)")
     run.add_argument(
         "--verbose",
         action="store_true",
@@ -92,13 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("dataset", metavar="SPEC", help="e.g. digits-lt, folder[path=bees], data.csv")
     inspect.add_argument("--target", default="", help="class-label column of a CSV given by its path")
     inspect.add_argument("--output", type=Path, help="histogram PNG (default runs/inspect/<dataset>.png)")
-    for name, text in (("status", "what is done, pending, failed"), ("report", "re-render the report")):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("directory", type=Path)
-    export = commands.add_parser("export", help="results or predictions as CSV")
+    status = commands.add_parser("status", help="what is done, pending, failed")
+    status.add_argument("directory", type=Path)
+    report = commands.add_parser("report", help="re-render the report")
+    report.add_argument("directory", type=Path)
+    report.add_argument("--metric", help="rank and give verdicts by this metric (default: the study's, macro_f1)")
+    report.add_argument("--figure-format", choices=FIGURE_FORMATS, default="png", dest="figure_format")
+    compare = commands.add_parser("compare", help="two studies of the same data and seeds, strategy by strategy")
+    compare.add_argument("first", type=Path, metavar="DIR_A")
+    compare.add_argument("second", type=Path, metavar="DIR_B")
+    compare.add_argument("--metric", help="compared besides macro-F1 and macro-recall (default: study A's)")
+    compare.add_argument("--html", type=Path, metavar="FILE", help="also write the comparison as one HTML file")
+    export = commands.add_parser("export", help="results or predictions as CSV, or the summary as LaTeX tables")
     export.add_argument("directory", type=Path)
-    export.add_argument("--what", choices=["results", "predictions"], default="results")
-    export.add_argument("--output", type=Path, help="CSV file (default DIR/<what>.csv)")
+    export.add_argument("--what", choices=["results", "predictions", "latex"], default="results")
+    export.add_argument("--output", type=Path, help="file (default DIR/<what>.csv, DIR/summary.tex for latex)")
+    export.add_argument("--metric", help="latex: the metric that orders the rows (default: the study's, macro_f1)")
     return parser
 
 
@@ -110,6 +120,7 @@ COMMANDS = {
     "status": "status",
     "report": "report",
     "export": "export",
+    "compare": "compare",
 }
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.config import check_metric
 from bench.errors import UserError
-from bench.storage.files import replacing
+from bench.storage.files import write_atomically
 from bench.storage.store import Store
 
 
@@ -33,26 +34,31 @@ def predictions_frame(store: Store) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def export(directory: Path, what: str, output: Path) -> int:
-    """Write the CSV atomically; returns the number of rows."""
+def export(directory: Path, what: str, output: Path, metric: str | None = None) -> str:
+    """Write results or predictions as CSV, or the summary as LaTeX tables, atomically; says what was written."""
+    from reports.latex import latex_tables
     from reports.results import load
 
     store = Store.open_existing(directory)
     try:
-        frame = load(store).results if what == "results" else predictions_frame(store)
+        if what == "latex":
+            data = load(store)
+            metric = metric or data.config.get("metric", "macro_f1")
+            check_metric(metric)
+            text, written = latex_tables(data, metric), f"{data.results.dataset.nunique()} tables"
+        else:
+            frame = load(store).results if what == "results" else predictions_frame(store)
+            text, written = frame.to_csv(index=False), f"{len(frame)} rows"
     finally:
         store.close()
     try:
-        with replacing(output) as handle:
-            frame.to_csv(handle, index=False)
+        write_atomically(output, text)
     except OSError as exc:
         raise UserError(f"cannot write {output}: {exc.strerror}") from None
-    return len(frame)
+    return written
 
 
 def command(args: argparse.Namespace) -> int:
-
-    output = args.output or args.directory / f"{args.what}.csv"
-    rows = export(args.directory, args.what, output)
-    print(f"{rows} rows written to {output}")
+    output = args.output or args.directory / ("summary.tex" if args.what == "latex" else f"{args.what}.csv")
+    print(f"{export(args.directory, args.what, output, args.metric)} written to {output}")
     return 0

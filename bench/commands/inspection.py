@@ -57,7 +57,7 @@ def write_histogram(table: pd.DataFrame, path: Path) -> None:
 
     long = table.melt(id_vars="class", var_name="split", value_name="count")
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, figures.render(lambda: figures.class_counts(long)))
+    write_atomically(path, figures.render(lambda: figures.class_counts(long))["png"])
 
 
 def command(args: argparse.Namespace) -> int:

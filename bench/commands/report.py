@@ -11,7 +11,7 @@ from reports import write_report
 def command(args: argparse.Namespace) -> int:
     store = Store.open_existing(args.directory)
     try:
-        print(f"report: {write_report(store, args.directory)}")
+        print(f"report: {write_report(store, args.directory, args.metric, args.figure_format)}")
     finally:
         store.close()
     return 0

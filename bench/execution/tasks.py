@@ -169,23 +169,24 @@ def cell_task(
         chosen = part.posthoc(trained.val_logits, arrays.y_val, arrays.y_train)
         logits = logits + chosen.pop("offsets")
         hyperparameters.update(chosen)
-    proba = softmax(logits, axis=1)
+    proba = softmax(logits, axis=1).astype("float32")  # as stored: every score is computable again from the store
     y_pred, y_true = logits.argmax(axis=1), data.y[fold.test]
+    counts = {
+        split: np.bincount(data.y[indices], minlength=data.num_classes)
+        for split, indices in (("train", fold.train), ("val", fold.val), ("test", fold.test))
+    }
     return CellResult(
         hyperparameters=hyperparameters,
         history=trained.history,
         seconds=time.perf_counter() - started,
-        class_counts={
-            split: np.bincount(data.y[indices], minlength=data.num_classes).tolist()
-            for split, indices in (("train", fold.train), ("val", fold.val), ("test", fold.test))
-        },
+        class_counts={split: values.tolist() for split, values in counts.items()},
         samples_per_epoch=trained.samples_per_epoch,
         sample_id=fold.test,
         y_true=y_true,
         y_pred=y_pred,
-        proba=proba.astype("float32"),
+        proba=proba,
         val_logits=trained.val_logits.astype("float32"),
         logits=logits.astype("float32"),
-        metrics=score(y_true, y_pred, data.num_classes),
+        metrics=score(y_true, y_pred, proba, counts["train"] + counts["val"]),
         compute_seconds=trained.compute_seconds,
     )

@@ -21,10 +21,12 @@ import numpy as np
 
 from bench.config import PROTOCOL
 from bench.errors import UserError
+from bench.metrics import score
 from bench.records import Cell, CellResult, SearchKey, SearchOutcome, Trained
 
-# 2: predictions keep logits (post-hoc reuse); 3: fit/predict seconds of cells and searches; 4: the protocol is recorded
-SCHEMA_VERSION = 4
+# 2: predictions keep logits (post-hoc reuse); 3: fit/predict seconds of cells and searches; 4: the protocol is
+# recorded; 5: threshold-free, calibration, worst-class and class-group metrics
+SCHEMA_VERSION = 5
 STORE_NAME = "bench.sqlite"
 FINAL = ("done", "skipped")  # cells a rerun leaves alone
 
@@ -80,6 +82,17 @@ def study_finished(directory: Path, fingerprint: str) -> bool:
     return stored == fingerprint and total > 0 and unfinished == 0
 
 
+def metric_rows(key: str, metrics: dict[str, float | list[float]]) -> list[tuple[str, str, int, float]]:
+    """The metrics table's rows of a cell: class index -1 for a summary metric, the class for a per-class one."""
+    rows = []
+    for name, value in metrics.items():
+        if isinstance(value, list):
+            rows += [(key, name, i, float(v)) for i, v in enumerate(value)]
+        else:
+            rows.append((key, name, -1, float(value)))
+    return rows
+
+
 def to_blob(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
@@ -126,7 +139,21 @@ def _record_protocol(db: sqlite3.Connection) -> None:
         db.execute(f"DROP TABLE {table}_3")
 
 
-MIGRATIONS = {1: _keep_logits, 2: _time_compute, 3: _record_protocol}  # from schema N to N + 1
+def _score_probabilities(db: sqlite3.Connection) -> None:
+    """Schema 4 -> 5: PR-AUC, ROC-AUC, Brier, log loss, ECE, worst-class and head/medium/tail scores of every
+    finished cell, from its stored predictions and class counts: no retraining."""
+    rows = db.execute(
+        "SELECT p.cell_key, p.y_true, p.y_pred, p.proba, c.class_counts FROM predictions p "
+        "JOIN cells c ON c.key = p.cell_key WHERE c.status='done'"
+    ).fetchall()
+    for key, y_true, y_pred, proba, class_counts in rows:
+        counts = json.loads(class_counts) if class_counts else {}
+        pool = np.add(counts["train"], counts["val"]) if {"train", "val"} <= set(counts) else None
+        found = score(from_blob(y_true), from_blob(y_pred), from_blob(proba), pool)
+        db.executemany("INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?)", metric_rows(key, found))
+
+
+MIGRATIONS = {1: _keep_logits, 2: _time_compute, 3: _record_protocol, 4: _score_probabilities}  # from schema N to N + 1
 
 
 class Store:
@@ -341,12 +368,7 @@ class Store:
 
     def finish_cell(self, key: str, result: CellResult) -> None:
         """Metrics, predictions and status in one transaction: all or nothing."""
-        rows = []
-        for name, value in result.metrics.items():
-            if isinstance(value, list):
-                rows += [(key, name, i, float(v)) for i, v in enumerate(value)]
-            else:
-                rows.append((key, name, -1, float(value)))
+        rows = metric_rows(key, result.metrics)
         with self.transaction():
             self.db.execute("DELETE FROM metrics WHERE cell_key=?", (key,))
             self.db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)", rows)

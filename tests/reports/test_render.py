@@ -89,7 +89,7 @@ def test_markdown_tables_have_a_row_per_strategy(evil_report):
     summary = toy.split("### Summary")[1].split("###")[0]
     assert len(re.findall(r"^\| \d+ \| ", summary, flags=re.M)) == 3
     comparisons = toy.split("### Compared with baseline")[1].split("###")[0]
-    assert len(re.findall(r"^\| (stratify|focal) \| macro-(f1|recall) ", comparisons, flags=re.M)) == 4
+    assert len(re.findall(r"^\| (stratify|focal) \| macro-(F1|recall) ", comparisons, flags=re.M)) == 4
     per_class = toy.split("### Per class")[1].split("###")[0]
     assert len(re.findall(r"^\| \w+ \| (recall|f1) \|", per_class, flags=re.M)) == 6
     for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", markdown):
@@ -217,3 +217,53 @@ def test_figure_files_of_two_specs_never_collide():
     names = {figure_name(spec, "classes") for spec in ("csv[path=a_b.csv]", "csv[path=a-b.csv]", "csv[path=a b.csv]")}
     assert len(names) == 3
     assert all(name.startswith("csv_path_a") and name.endswith("-classes") for name in names)
+
+
+def test_the_report_shows_probability_scores_groups_reliability_and_findings(tmp_path):
+    directory = fake_study(tmp_path / "s", strategies=("baseline", "oversample", "focal"), seeds=(1, 2, 3, 4, 5, 6))
+    markdown, html = build(directory)
+    for heading in ("### Findings", "### Threshold-free scores, calibration and the worst class", "### Head, medium"):
+        assert heading in markdown
+    assert "| strategy | PR-AUC | ROC-AUC | Brier | log loss | ECE | worst-class recall | worst-class F1 |" in markdown
+    assert "head (more than 100 training-pool samples): none" in markdown  # fake counts: 55, 15, 7 per class
+    assert "medium (20 to 100 training-pool samples): a; tail (under 20 training-pool samples): b, c" in markdown
+    for figure in ("reliability", "groups"):
+        assert list((directory / "figures").glob(f"*-{figure}.png")), figure
+    findings = markdown.split("### Findings")[1].split("###")[0]
+    assert "of 2 strategies beat baseline on macro-F1" in findings
+
+
+def test_the_chosen_metric_ranks_the_summary_in_its_direction(tmp_path):
+    directory = fake_study(tmp_path / "s", strategies=("baseline", "oversample", "focal"))
+    store = Store.open_existing(directory)
+    try:
+        write_report(store, directory, metric="ece")
+    finally:
+        store.close()
+    markdown = (directory / "report.md").read_text()
+    assert "### Summary (ranked by ECE)" in markdown and "ranked and judged by ECE" in markdown
+    rows = re.findall(r"^\| (\d) \| (\S+) \| ([\d.]+) \|", markdown, flags=re.M)
+    eces = [float(value) for _, _, value in rows]
+    assert len(eces) == 3 and eces == sorted(eces), "lower ECE ranks first"
+
+
+@pytest.mark.parametrize(("kind", "shown"), [("svg", "svg"), ("pdf", "png")])
+def test_figure_formats_and_the_html_stays_self_contained(tmp_path, kind, shown):
+    from bench.commands.cli import main
+
+    directory = fake_study(tmp_path / "s")
+    assert main(["report", str(directory), "--figure-format", kind]) == 0
+    files = {path.suffix for path in (directory / "figures").iterdir()}
+    assert f".{kind}" in files and f".{shown}" in files
+    markdown, html = (directory / "report.md").read_text(), (directory / "report.html").read_text()
+    assert re.search(rf"\]\(figures/[^)]+\.{shown}\)", markdown)
+    assert f"data:image/{'svg+xml' if shown == 'svg' else 'png'};base64," in html and 'src="figures/' not in html
+
+
+def test_an_unknown_metric_is_one_line(tmp_path, capsys):
+    from bench.commands.cli import main
+
+    directory = fake_study(tmp_path / "s")
+    assert main(["report", str(directory), "--metric", "f1"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: unknown metric 'f1'") and "macro_f1" in line

@@ -175,3 +175,31 @@ def test_logits_are_kept_for_reuse_and_skipped_cells_are_final(store):
     assert store.trained("d", "baseline", 2) is None
     store.skip_cell("k2", "smote: too few samples")
     assert [c["status"] for c in store.cells()] == ["done", "skipped"]
+
+
+def test_a_schema_4_store_gains_the_probability_and_group_scores_from_its_predictions(tmp_path):
+    from tests.conftest import fake_study
+
+    directory = fake_study(tmp_path / "v4")
+    db = sqlite3.connect(directory / "bench.sqlite")  # what schema 4 kept: the confusion-based scores only
+    new = ("macro_pr_auc", "macro_roc_auc", "brier", "log_loss", "ece", "worst_class_recall", "worst_class_f1")
+    expected = {
+        n: v
+        for n, v in db.execute("SELECT name, value FROM metrics WHERE cell_key = (SELECT min(cell_key) FROM metrics)")
+    }
+    db.execute(
+        f"DELETE FROM metrics WHERE name IN ({', '.join('?' * len(new))}) OR name LIKE '%\\_macro\\_%' ESCAPE '\\'", new
+    )
+    db.execute("UPDATE meta SET value='4' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    store = Store.open_existing(directory)
+    migrated = {
+        r["name"]: r["value"]
+        for r in store.db.execute(
+            "SELECT name, value FROM metrics WHERE cell_key = (SELECT min(cell_key) FROM metrics)"
+        )
+    }
+    store.close()
+    assert set(new) <= set(migrated) and "tail_macro_f1" in migrated
+    assert migrated == pytest.approx(expected), "the scores a finished cell would have had"
