@@ -21,7 +21,6 @@ import numpy as np
 
 from bench.config import PROTOCOL
 from bench.errors import UserError
-from bench.metrics import score
 from bench.records import Cell, CellResult, SearchKey, SearchOutcome, Trained
 
 # 2: predictions keep logits (post-hoc reuse); 3: fit/predict seconds of cells and searches; 4: the protocol is
@@ -142,6 +141,8 @@ def _record_protocol(db: sqlite3.Connection) -> None:
 def _score_probabilities(db: sqlite3.Connection) -> None:
     """Schema 4 -> 5: PR-AUC, ROC-AUC, Brier, log loss, ECE, worst-class and head/medium/tail scores of every
     finished cell, from its stored predictions and class counts: no retraining."""
+    from bench.metrics import score  # scikit-learn: imported by this migration only, not by `bench status`
+
     rows = db.execute(
         "SELECT p.cell_key, p.y_true, p.y_pred, p.proba, c.class_counts FROM predictions p "
         "JOIN cells c ON c.key = p.cell_key WHERE c.status='done'"

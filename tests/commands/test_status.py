@@ -35,3 +35,17 @@ def test_classes_a_fold_lacks_are_named_with_their_seeds(tmp_path):
 def test_a_study_whose_folds_hold_every_class_names_none(tmp_path):
     study = fake_study(tmp_path / "study")
     assert "has no" not in status_text(study)
+
+
+def test_status_answers_without_scikit_learn_or_keras(tiny_study):
+    """`bench status` stays fast: the store imports scikit-learn only to migrate an old store's metrics."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from bench.commands.cli import main; rc = main(['status', sys.argv[1]]);"
+        "print([m for m in ('sklearn', 'imblearn', 'keras', 'tensorflow') if m in sys.modules])"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(tiny_study)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
