@@ -37,8 +37,10 @@ def not_distinguished(results: pd.DataFrame, metric: str, best: str) -> set[str]
 
 
 def dataset_table(results: pd.DataFrame, dataset: str, metric: str) -> str:
-    """One dataset's booktabs table, rows best first by `metric`."""
+    """One dataset's booktabs table, rows best first by `metric` (empty if no strategy has that metric)."""
     block = rank_block(results.dropna(subset=[metric]))
+    if not block.strategies:  # the metric is undefined on every cell (a class group this data lacks)
+        return ""
     ranked = block.select(results)
     columns = columns_for(metric)
     intervals = {
@@ -92,11 +94,7 @@ def dataset_table(results: pd.DataFrame, dataset: str, metric: str) -> str:
 
 
 def latex_tables(data: StudyData, metric: str) -> str:
-    """Every dataset's table, in study order; datasets without results are left out."""
+    """Every dataset's table, in study order; datasets without results for `metric` are left out."""
     header = "% imbalance-bench summary tables; needs \\usepackage{booktabs}\n"
-    tables = [
-        dataset_table(data.results[data.results.dataset == d], d, metric)
-        for d in data.datasets
-        if (data.results.dataset == d).any()
-    ]
-    return header + "\n".join(tables)
+    tables = [dataset_table(data.results[data.results.dataset == d], d, metric) for d in data.datasets]
+    return header + "\n".join(table for table in tables if table)

@@ -34,6 +34,9 @@ def predictions_frame(store: Store) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+TABLE = r"\begin{table}"  # one per dataset in a LaTeX export
+
+
 def export(directory: Path, what: str, output: Path, metric: str | None = None) -> str:
     """Write results or predictions as CSV, or the summary as LaTeX tables, atomically; says what was written."""
     from reports.latex import latex_tables
@@ -45,7 +48,8 @@ def export(directory: Path, what: str, output: Path, metric: str | None = None) 
             data = load(store)
             metric = metric or data.config.get("metric", "macro_f1")
             check_metric(metric)
-            text, written = latex_tables(data, metric), f"{data.results.dataset.nunique()} tables"
+            text = latex_tables(data, metric)
+            written = f"{text.count(TABLE)} tables"
         else:
             frame = load(store).results if what == "results" else predictions_frame(store)
             text, written = frame.to_csv(index=False), f"{len(frame)} rows"

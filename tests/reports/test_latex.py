@@ -59,3 +59,12 @@ def test_latex_export_is_a_booktabs_table_and_compiles_where_pdflatex_is(tmp_pat
             timeout=120,
         )
         assert result.returncode == 0, result.stdout[-2000:]
+
+
+def test_a_metric_no_cell_has_gives_no_table(tmp_path, capsys):
+    directory = fake_study(tmp_path / "s")  # 55, 15 and 7 pool samples per class: no head class
+    output = tmp_path / "head.tex"
+    assert (
+        main(["export", str(directory), "--what", "latex", "--metric", "head_macro_f1", "--output", str(output)]) == 0
+    )
+    assert "0 tables written" in capsys.readouterr().out and r"\begin{table}" not in output.read_text()
