@@ -10,6 +10,7 @@ Benjamini-Hochberg and statsmodels would be a large dependency for five lines.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,8 +47,17 @@ def mean_interval(values: np.ndarray | pd.Series, confidence: float = 0.95) -> I
     std = float(values.std(ddof=1))
     if std == 0:
         return Interval(mean, 0.0, mean, mean, n)
-    low, high = stats.t.interval(confidence, n - 1, loc=mean, scale=std / math.sqrt(n))
-    return Interval(mean, std, float(low), float(high), n)
+    low, high = _standard_t_interval(confidence, n - 1)
+    scale = std / math.sqrt(n)
+    return Interval(mean, std, low * scale + mean, high * scale + mean, n)
+
+
+@functools.cache
+def _standard_t_interval(confidence: float, df: int) -> tuple[float, float]:
+    """scipy's t.interval at loc 0, scale 1, which it shifts and scales as above: computed once per df, since a
+    large report asks for thousands of intervals over the same few seed counts."""
+    low, high = stats.t.interval(confidence, df)
+    return float(low), float(high)
 
 
 def paired_test(differences: np.ndarray) -> tuple[str, float]:
@@ -88,8 +98,7 @@ def verdict(mean_difference: float, adjusted_p: float, alpha: float = ALPHA, hig
 
 def paired(scores: pd.Series, reference: pd.Series) -> dict[str, float | int | str]:
     """Paired differences scores - reference over the seeds (the index) both have: n, mean, 95% CI, test, p."""
-    both = scores.to_frame("score").join(reference.rename("ref"), how="inner").dropna()
-    differences = (both.score - both.ref).to_numpy()
+    differences = (scores - reference).dropna().to_numpy()  # aligned on seed: NaN where either lacks one
     test, p = paired_test(differences)
     interval = mean_interval(differences)
     return {
