@@ -110,10 +110,10 @@ def probability_scores(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float
     ROC-AUC the mean one-vs-rest AUC; Brier the multi-class score of Brier
     (1950), sum over classes of the squared error, mean over samples (0 to 2).
     """
-    # In float64, as read back from an export (log loss clips at the dtype's eps), each row summing to 1 again
-    # after the store's float32 (scikit-learn checks the sums to float64 precision).
-    proba = np.asarray(proba, dtype=float)
-    proba = proba / proba.sum(axis=1, keepdims=True)
+    proba = np.asarray(proba, dtype=float)  # float64, as read back from an export: the same ranking as stored
+    # Brier and log loss need rows that sum to 1 to float64 precision (the stored float32 softmax is off by ~1e-7);
+    # the ranking scores and ECE take the probabilities as stored, so an export recomputes them exactly.
+    normalised = proba / proba.sum(axis=1, keepdims=True)
     num_classes = proba.shape[1]
     labels = np.arange(num_classes)
     onehot = np.eye(num_classes)[y_true]
@@ -125,8 +125,8 @@ def probability_scores(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float
     return {
         "macro_pr_auc": pr_auc,
         "macro_roc_auc": float(np.mean(roc)),
-        "brier": float(brier_score_loss(y_true, proba, labels=labels, scale_by_half=False)),
-        "log_loss": float(log_loss(y_true, proba, labels=labels)),
+        "brier": float(brier_score_loss(y_true, normalised, labels=labels, scale_by_half=False)),
+        "log_loss": float(log_loss(y_true, normalised, labels=labels)),
         "ece": expected_calibration_error(y_true, proba),
     }
 

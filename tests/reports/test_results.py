@@ -29,14 +29,15 @@ def expected_scores(cell: pd.DataFrame, pool: np.ndarray) -> dict[str, float]:
     y_pred = cell.predicted_label.map({c: i for i, c in enumerate(classes)}).to_numpy()
     labels = np.arange(len(classes))
     _, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    normalised = proba / proba.sum(axis=1, keepdims=True)  # Brier and log loss: rows summing to 1 (bench.metrics)
     confidence, correct = proba.max(axis=1), (proba.argmax(axis=1) == y_true)
     accuracy, mean_confidence = calibration_curve(correct, confidence, n_bins=15, strategy="uniform")
     counts = np.bincount(np.searchsorted(np.linspace(0, 1, 16)[1:-1], confidence), minlength=15)
     found = {
         "macro_pr_auc": average_precision_score(np.eye(len(classes))[y_true], proba, average="macro"),
         "macro_roc_auc": roc_auc_score(y_true, proba, multi_class="ovr", labels=labels),
-        "brier": brier_score_loss(y_true, proba, labels=labels, scale_by_half=False),
-        "log_loss": log_loss(y_true, proba, labels=labels),
+        "brier": brier_score_loss(y_true, normalised, labels=labels, scale_by_half=False),
+        "log_loss": log_loss(y_true, normalised, labels=labels),
         "ece": float(np.sum(np.abs(accuracy - mean_confidence) * counts[counts > 0]) / len(y_true)),
         "worst_class_recall": recall.min(),
         "worst_class_f1": f1.min(),
