@@ -1,15 +1,24 @@
-"""Seaborn figures for the report; each reads the tidy frames only and draws one question.
+"""The report's figures; each reads the tidy frames only and draws one question.
 
-One colour per strategy across every figure (the colour-blind palette, in
-study order), so a reader can follow a strategy from plot to plot.
+One colour per strategy across every figure (seaborn's colour-blind palette, in
+study order), so a reader can follow a strategy from plot to plot. They are
+drawn with matplotlib's own calls under seaborn's theme: seaborn's stripplot,
+barplot and lineplot loop over every strategy in their data handling, which at
+20 strategies and 50 seeds cost more than drawing the picture.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import io
+import json
 import multiprocessing
 import os
+import pickle
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +32,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from bench.storage.files import write_atomically  # noqa: E402
 from reports.stats import mean_ranks, nemenyi_critical_difference  # noqa: E402
@@ -43,6 +54,7 @@ class Figure:
     draw: Callable[..., plt.Figure]
     args: tuple[Any, ...] = ()
     images: dict[str, bytes] = field(default_factory=dict)
+    key: str = ""  # digest of what its images depend on, once draw_all has seen it
 
     @property
     def shown(self) -> str:
@@ -83,54 +95,86 @@ def render(draw: Callable[[], plt.Figure], formats: tuple[str, ...] = ("png",)) 
     return images
 
 
+GREY = (0.6, 0.6, 0.6)
+
+
+def _strips(ax: plt.Axes, values: dict[str, np.ndarray], palette: Palette, means: bool = True) -> None:
+    """One row of jittered dots per name (top to bottom in the dict's order), with its mean as a black diamond.
+
+    Drawn as two scatter calls rather than seaborn's stripplot, which loops over every level: at a few
+    thousand points and tens of strategies that was most of a large report's drawing time.
+    """
+    names = list(values)
+    jitter = np.random.default_rng(0)  # the same picture on every render
+    x = np.concatenate([values[n] for n in names]) if names else np.empty(0)
+    y = np.concatenate([i + jitter.uniform(-0.2, 0.2, len(values[n])) for i, n in enumerate(names)]) if names else x
+    colours = [palette.get(n, GREY) for n in names for _ in range(len(values[n]))]
+    ax.scatter(x, y, c=colours or None, s=36, alpha=0.7, linewidths=0)
+    if means:
+        centres = [float(np.mean(values[n])) if len(values[n]) else np.nan for n in names]
+        ax.scatter(centres, range(len(names)), marker="D", s=60, color="black", zorder=3)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+
+
+def _grouped_bars(ax: plt.Axes, table: pd.DataFrame, colours: dict[Any, Any], horizontal: bool = False) -> None:
+    """A bar per column of `table` beside each other at every row's position (rows on the category axis)."""
+    width = 0.8 / max(len(table.columns), 1)
+    positions = np.arange(len(table.index))
+    for i, column in enumerate(table.columns):
+        where = positions - 0.4 + width * (i + 0.5)
+        values = table[column].to_numpy(dtype=float)
+        if horizontal:
+            ax.barh(where, values, height=width, color=colours[column], label=str(column))
+        else:
+            ax.bar(where, values, width=width, color=colours[column], label=str(column))
+    labels = [str(v) for v in table.index]
+    if horizontal:
+        ax.set_yticks(positions, labels)
+        ax.set_ylim(len(positions) - 0.5, -0.5)
+    else:
+        ax.set_xticks(positions, labels)
+
+
+def _legend_beside(ax: plt.Axes, source: plt.Axes | None = None) -> None:
+    """The legend of `source` (default `ax`) to the right of `ax`."""
+    handles, labels = (source or ax).get_legend_handles_labels()
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
+
+
 def scores(results: pd.DataFrame, palette: Palette) -> plt.Figure:
     """Test macro-F1 and macro-recall of every seed, with the mean as a diamond."""
-    long = results.melt(id_vars=["strategy", "seed"], value_vars=["macro_f1", "macro_recall"], var_name="metric")
-    grid = sns.catplot(
-        long,
-        x="value",
-        y="strategy",
-        col="metric",
-        hue="strategy",
-        palette=palette,
-        kind="strip",
-        height=0.45 * len(palette) + 1.5,
-        aspect=1.3,
-        legend=False,
-        size=6,
-        alpha=0.7,
-    )
-    for ax, metric in zip(grid.axes.flat, ["macro_f1", "macro_recall"], strict=True):
-        means = long[long.metric == metric].groupby("strategy", sort=False)["value"].mean()
-        ax.scatter(means.to_numpy(), means.index, marker="D", s=60, color="black", zorder=3, label="mean")
+    strategies = [s for s in palette if s in set(results.strategy)]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(strategies) + 1.5), sharey=True)
+    for ax, metric in zip(axes, ["macro_f1", "macro_recall"], strict=True):
+        by_strategy = results.groupby("strategy", sort=False)[metric]
+        _strips(ax, {s: by_strategy.get_group(s).dropna().to_numpy() for s in strategies}, palette)
         ax.set_xlabel(metric.replace("_", "-"))
-    grid.set_titles("")
-    return grid.figure
+    return figure
 
 
 def heatmaps(per_class: pd.DataFrame, strategies: list[str], class_names: list[str]) -> plt.Figure:
     """Mean per-class recall and F1 over seeds (rows strategies, columns classes)."""
     figure, axes = plt.subplots(1, 2, figsize=(3 + 1.2 * len(class_names), 0.5 * len(strategies) + 1.6))
+    annotate = len(class_names) * len(strategies) <= 120  # each number is text to lay out and draw
     for ax, metric in zip(axes, ["recall", "f1"], strict=True):
         table = (
             per_class[per_class.metric == metric]
             .pivot_table(index="strategy", columns="class_index", values="value", aggfunc="mean")
             .reindex(index=strategies, columns=range(len(class_names)))
+            .to_numpy(dtype=float)
         )
-        sns.heatmap(
-            table,
-            ax=ax,
-            vmin=0,
-            vmax=1,
-            cmap="viridis",
-            annot=len(class_names) * len(strategies) <= 120,  # each number is text to lay out and draw
-            fmt=".2f",
-            annot_kws={"size": 8},
-            cbar=ax is axes[-1],
-            xticklabels=class_names,
-            yticklabels=strategies if ax is axes[0] else False,
-        )
+        image = ax.imshow(table, vmin=0, vmax=1, cmap="viridis", aspect="auto", interpolation="nearest")
+        if annotate:
+            for (i, j), value in np.ndenumerate(table):
+                if not np.isnan(value):
+                    colour = "black" if value > 0.6 else "white"  # readable on viridis's light and dark ends
+                    ax.text(j, i, f"{value:.2f}", ha="center", va="center", color=colour, fontsize=8)
+        ax.set_xticks(range(len(class_names)), class_names, rotation=90 if max(map(len, class_names)) > 3 else 0)
+        ax.set_yticks(range(len(strategies)), strategies if ax is axes[0] else [])
+        ax.grid(False)
         ax.set(title=f"per-class {metric}", xlabel="class", ylabel="")
+    figure.colorbar(image, ax=axes[-1])
     return figure
 
 
@@ -171,51 +215,66 @@ def confusions(matrices: dict[str, np.ndarray], class_names: list[str]) -> plt.F
 
 def reliability(bins: dict[str, np.ndarray], eces: dict[str, float], palette: Palette) -> plt.Figure:
     """Reliability diagram per strategy, pooled over seeds: accuracy against confidence in each bin of the
-    top-label confidence (dot size = samples), the diagonal where they agree, ECE in the title."""
+    top-label confidence (dot size = samples), the diagonal where they agree, ECE in the title.
+
+    Like the confusion matrices, the panels are unit squares tiled in one axes, their scales written as
+    text: a grid of subplots laid out and drew a full set of ticks per strategy.
+    """
     columns = min(4, len(bins))
-    rows = -(-len(bins) // columns)
-    figure, axes = plt.subplots(
-        rows, columns, figsize=(2.6 * columns, 2.6 * rows), squeeze=False, sharex=True, sharey=True
-    )
-    for ax, (strategy, (counts, confidence, correct)) in zip(axes.flat, bins.items(), strict=False):
+    step_x, step_y = 1.3, 1.55  # a unit panel, then room for the next one's scale and title
+    figure, ax = plt.subplots(figsize=(0.6 + 2.3 * columns, 0.4 + 2.6 * -(-len(bins) // columns)))
+    frames, guides = [], []
+    for index, (strategy, (counts, confidence, correct)) in enumerate(bins.items()):
+        row, column = divmod(index, columns)
+        x0, y0 = column * step_x, -row * step_y
+        frames.append([(x0, y0), (x0 + 1, y0), (x0 + 1, y0 + 1), (x0, y0 + 1), (x0, y0)])
+        guides += [[(x0 + 0.5, y0), (x0 + 0.5, y0 + 1)], [(x0, y0 + 0.5), (x0 + 1, y0 + 0.5)]]
+        ax.plot([x0, x0 + 1], [y0, y0 + 1], color="grey", lw=1, ls="--")
         used = counts > 0
         mean_confidence, accuracy = confidence[used] / counts[used], correct[used] / counts[used]
-        ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
-        colour = palette.get(strategy, "grey")
-        ax.plot(mean_confidence, accuracy, color=colour, lw=1.2)
-        ax.scatter(mean_confidence, accuracy, s=8 + 120 * counts[used] / counts.sum(), color=colour, zorder=3)
-        ax.set(title=f"{strategy}\nECE {eces.get(strategy, float('nan')):.3f}", xlim=(0, 1), ylim=(0, 1))
-    for index, ax in enumerate(axes.flat):
-        if index >= len(bins):
-            ax.axis("off")
-        elif index + columns >= len(bins):  # the lowest panel of its column
-            ax.xaxis.set_tick_params(labelbottom=True)
-            ax.set_xlabel("confidence")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("accuracy")
-    for ax in axes.flat:
-        ax.set(xticks=[0, 0.5, 1], yticks=[0, 0.5, 1])
-    figure.subplots_adjust(wspace=0.25, hspace=0.5)  # fixed spacing: tight_layout measured every label of every panel
+        colour = palette.get(strategy, GREY)
+        ax.plot(x0 + mean_confidence, y0 + accuracy, color=colour, lw=1.2)
+        size = 8 + 120 * counts[used] / counts.sum()
+        ax.scatter(x0 + mean_confidence, y0 + accuracy, s=size, color=colour, zorder=3)
+        title = f"{strategy}\nECE {eces.get(strategy, float('nan')):.3f}"
+        ax.text(x0 + 0.5, y0 + 1.04, title, ha="center", va="bottom", fontsize="small")
+        for tick in (0, 0.5, 1):
+            if column == 0:
+                ax.text(x0 - 0.03, y0 + tick, f"{tick:g}", ha="right", va="center", fontsize="x-small")
+            if index + columns >= len(bins):  # the lowest panel of its column
+                ax.text(x0 + tick, y0 - 0.04, f"{tick:g}", ha="center", va="top", fontsize="x-small")
+        if column == 0:
+            ax.text(x0 - 0.17, y0 + 0.5, "accuracy", rotation=90, ha="right", va="center", fontsize="small")
+        if index + columns >= len(bins):
+            ax.text(x0 + 0.5, y0 - 0.14, "confidence", ha="center", va="top", fontsize="small")
+    ax.add_collection(LineCollection(frames, colors="0.6", linewidths=0.8))
+    ax.add_collection(LineCollection(guides, colors="0.88", linewidths=0.8, zorder=0))
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    ax.axis("off")
     return figure
 
 
 def class_groups(frame: pd.DataFrame, palette: Palette) -> plt.Figure:
     """Macro-F1 and macro-recall of the head, medium and tail classes per strategy (means over seeds)."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+    strategies = [s for s in palette if s in set(frame.strategy)]
+    groups = list(dict.fromkeys(frame.group))
     for ax, metric in zip(axes, ["macro-F1", "macro-recall"], strict=True):
-        mine = frame[frame.metric == metric]
-        sns.barplot(
-            mine, x="group", y="value", hue="strategy", palette=palette, ax=ax, legend=ax is axes[-1], errorbar=None
-        )
+        table = frame[frame.metric == metric].pivot(index="group", columns="strategy", values="value")
+        _grouped_bars(ax, table.reindex(index=groups, columns=strategies), palette)
         ax.set(title=metric, xlabel="classes by training-pool count", ylabel="mean over seeds", ylim=(0, 1))
-    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
+    _legend_beside(axes[-1])
     return figure
 
 
 def class_counts(counts: pd.DataFrame) -> plt.Figure:
     """Samples per class in train / validation / test, as trained."""
     figure, ax = plt.subplots(figsize=(2 + 0.6 * counts["class"].nunique(), 3.2))
-    sns.barplot(counts, x="class", y="count", hue="split", ax=ax, palette="colorblind")
+    table = counts.pivot(index="class", columns="split", values="count")
+    table = table.reindex(index=list(dict.fromkeys(counts["class"])), columns=list(dict.fromkeys(counts.split)))
+    _grouped_bars(ax, table, dict(zip(table.columns, sns.color_palette("colorblind"), strict=False)))
+    ax.legend(title="split")
     ax.set(ylabel="samples", xlabel="class")
     return figure
 
@@ -224,29 +283,27 @@ def curves(histories: pd.DataFrame, palette: Palette) -> plt.Figure:
     """Training loss and validation macro-F1 per epoch: mean over seeds with a ±1 std band."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, column in zip(axes, ["loss", "val_macro_f1"], strict=True):
-        sns.lineplot(
-            histories, x="epoch", y=column, hue="strategy", palette=palette, errorbar="sd", ax=ax, legend=ax is axes[-1]
-        )
-        ax.set(ylabel=column.replace("_", " "))
-    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
+        if column in histories:
+            spread = histories.groupby(["strategy", "epoch"], sort=False)[column].agg(["mean", "std"])
+            for strategy in [s for s in palette if s in spread.index.get_level_values(0)]:
+                line = spread.loc[strategy].sort_index()
+                colour = palette[strategy]
+                ax.plot(line.index, line["mean"], color=colour, label=strategy)
+                ax.fill_between(
+                    line.index, line["mean"] - line["std"], line["mean"] + line["std"], color=colour, alpha=0.2, lw=0
+                )
+        ax.set(xlabel="epoch", ylabel=column.replace("_", " "))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _legend_beside(axes[-1], axes[0])  # the loss panel has every strategy, even if none logged validation F1
     return figure
 
 
 def trials(frame: pd.DataFrame, palette: Palette) -> plt.Figure:
     """Validation macro-F1 of every tuning trial, per strategy."""
-    figure, ax = plt.subplots(figsize=(7, 0.45 * frame.strategy.nunique() + 1.5))
-    sns.stripplot(
-        frame,
-        x="objective",
-        y="strategy",
-        hue="strategy",
-        palette=palette,
-        order=list(palette),
-        hue_order=list(palette),
-        ax=ax,
-        size=6,
-        legend=False,
-    )
+    figure, ax = plt.subplots(figsize=(7, 0.45 * len(palette) + 1.5))
+    by_strategy = dict(list(frame.groupby("strategy", sort=False).objective))
+    trial_scores = {s: by_strategy[s].to_numpy() if s in by_strategy else np.empty(0) for s in palette}
+    _strips(ax, trial_scores, palette, means=False)
     ax.set(xlabel="best validation macro-F1 of the trial", ylabel="")
     return figure
 
@@ -254,11 +311,13 @@ def trials(frame: pd.DataFrame, palette: Palette) -> plt.Figure:
 def cost(frame: pd.DataFrame, palette: Palette) -> plt.Figure:
     """Wall time (tuning and final runs) and training samples seen per epoch."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(frame) + 1.8), sharey=True)
-    phases = frame.rename(columns={"tuning_s": "tuning", "final_s": "final runs"})
-    long = phases.melt(id_vars="strategy", value_vars=["tuning", "final runs"], var_name="phase", value_name="seconds")
-    sns.barplot(long, x="seconds", y="strategy", hue="phase", ax=axes[0], palette="colorblind")
-    sns.move_legend(axes[0], "lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, title=None, frameon=False)
-    sns.barplot(frame, x="samples_per_epoch", y="strategy", hue="strategy", palette=palette, ax=axes[1], legend=False)
+    phases = frame.set_index("strategy").rename(columns={"tuning_s": "tuning", "final_s": "final runs"})
+    phases = phases[["tuning", "final runs"]]
+    _grouped_bars(axes[0], phases, dict(zip(phases.columns, sns.color_palette("colorblind"), strict=False)), True)
+    axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    samples = frame.set_index("strategy")[["samples_per_epoch"]]
+    colours = [palette.get(s, GREY) for s in samples.index]
+    axes[1].barh(range(len(samples)), samples.samples_per_epoch.to_numpy(dtype=float), color=colours)
     axes[0].set(ylabel="", xlabel="wall time (s)")
     axes[1].set(ylabel="", xlabel="training samples per epoch")
     return figure
@@ -316,24 +375,79 @@ def _drawn(job: tuple[Callable[..., plt.Figure], tuple[Any, ...], tuple[str, ...
     return render(lambda: draw(*args), formats)
 
 
-def draw_all(figures: list[Figure], formats: tuple[str, ...]) -> None:
-    """Draw every figure, in worker processes (one per core) when there are many: drawing is most of a large
-    report's rendering time, and each figure is independent. Spawned, as the caller may hold a Keras backend."""
-    jobs = [(f.draw, f.args, formats) for f in figures]
+BACKENDS = ("tensorflow", "torch", "jax")
+
+
+def _start_method() -> str:
+    """Fork (instant) in a single-threaded process with no Keras backend loaded, as `bench report` is; else
+    spawn, as forking a backend's threads (`bench run` drawing its report) can deadlock the children."""
+    alone = threading.active_count() == 1 and not any(name in sys.modules for name in BACKENDS)
+    return "fork" if alone and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def draw_all(figures: list[Figure], formats: tuple[str, ...], reuse: Path | None = None) -> None:
+    """Draw every figure, except those `reuse` (a report's figures folder) holds from the same inputs; in worker
+    processes (one per core) when there are many: drawing is most of a large report's rendering time."""
+    for figure in figures:
+        figure.key = drawing_key(figure, formats)
+    if reuse is not None:
+        _reuse(figures, formats, reuse)
+    todo = [f for f in figures if not f.images]
+    jobs = [(f.draw, f.args, formats) for f in todo]
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) >= PARALLEL_FROM and workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        context = multiprocessing.get_context(_start_method())
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
             drawn = list(pool.map(_drawn, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
     else:
         drawn = [_drawn(job) for job in jobs]
-    for figure, images in zip(figures, drawn, strict=True):
+    for figure, images in zip(todo, drawn, strict=True):
         figure.images = images
 
 
+MANIFEST = ".drawn.json"  # in a report's figures folder: figure name -> key of the files beside it
+SOURCES = (Path(__file__), Path(__file__).with_name("stats.py"))  # the code that draws
+
+
+@functools.cache
+def _code_version() -> bytes:
+    """Besides a figure's arguments, what decides its pixels: the drawing code and the libraries' versions."""
+    digest = hashlib.blake2b(digest_size=16)
+    for source in SOURCES:
+        digest.update(source.read_bytes())
+    digest.update(" ".join(m.__version__ for m in (matplotlib, sns, pd, np)).encode())
+    return digest.digest()
+
+
+def drawing_key(figure: Figure, formats: tuple[str, ...]) -> str:
+    """A digest of everything a figure's images depend on: two figures with one key look the same."""
+    digest = hashlib.blake2b(_code_version(), digest_size=16)
+    digest.update(pickle.dumps((figure.draw.__qualname__, figure.args, formats), protocol=5))
+    return digest.hexdigest()
+
+
+def _reuse(figures: list[Figure], formats: tuple[str, ...], folder: Path) -> None:
+    """Take the images of each figure whose files `folder` holds under its current key, so re-rendering a
+    report (another --metric, a resumed study) draws only the figures whose data changed."""
+    try:
+        known = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(known, dict):
+        return
+    for figure in figures:
+        if known.get(figure.name) == figure.key:
+            try:
+                figure.images = {kind: (folder / f"{figure.name}.{kind}").read_bytes() for kind in formats}
+            except OSError:
+                continue  # a file removed since: drawn again
+
+
 def write_files(figures: list[Figure], directory: Path) -> None:
-    """Every figure in every format drawn, under DIR/figures/."""
+    """Every figure in every format drawn, under DIR/figures/, and the key each was drawn from."""
     target = directory / "figures"
     target.mkdir(parents=True, exist_ok=True)
     for figure in figures:
         for kind, image in figure.images.items():
             write_atomically(target / f"{figure.name}.{kind}", image)
+    write_atomically(target / MANIFEST, json.dumps({f.name: f.key for f in figures}, indent=0, sort_keys=True))

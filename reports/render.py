@@ -95,13 +95,16 @@ def _summary(results: pd.DataFrame, strategies: list[str], metric: str) -> tuple
     then the strategies short of seeds, over their own seeds and unranked. Each row holds every summary
     metric's interval (`intervals`) for the report's other tables."""
     block = rank_block(results.dropna(subset=[metric]), strategies)
+    metrics = [m for m in SUMMARY if m in results]
+    by_strategy = dict(list(results.groupby("strategy", sort=False)))
     rows = []
     for strategy in strategies:
         ranked = strategy in block.strategies
-        scores = results[results.strategy == strategy]
+        scores = by_strategy[strategy]
         scores = scores[scores.seed.isin(block.seeds)] if ranked else scores
         seeds = str(len(scores)) if ranked else f"{len(scores)} of {len(block.seeds)}: not ranked"
-        intervals = {m: mean_interval(scores[m].dropna()) for m in SUMMARY if m in scores}
+        columns = scores[metrics].to_numpy(dtype=float).T  # one array, not a Series per metric
+        intervals = {m: mean_interval(values[~np.isnan(values)]) for m, values in zip(metrics, columns, strict=True)}
         row: dict[str, Any] = {"strategy": strategy, "ranked": ranked, "seeds": seeds, "intervals": intervals}
         row["scores"] = [
             {
@@ -185,11 +188,12 @@ def _group_frame(results: pd.DataFrame, strategies: list[str]) -> pd.DataFrame:
 
 def _groups_text(cells: pd.DataFrame, names: list[str]) -> list[str]:
     """Which classes form the head, medium and tail, from the training-pool counts of the finished cells."""
-    pools = [np.add(*(json.loads(c)[s] for s in ("train", "val"))) for c in cells[cells.status == "done"].class_counts]
+    pools = {tuple(np.add(c["train"], c["val"])) for c in cells[cells.status == "done"].class_counts}
+    grouped = [class_groups(np.array(pool)) for pool in pools]  # the same pool for every strategy of a seed
     text = []
     for group, (low, high) in GROUPS.items():
         bounds = f"more than {low - 1}" if high is None else (f"under {high + 1}" if low == 0 else f"{low} to {high}")
-        members = [set(class_groups(pool)[group]) for pool in pools]
+        members = [set(groups[group]) for groups in grouped]
         always = sorted(set.intersection(*members)) if members else []
         sometimes = sorted(set.union(*members) - set(always)) if members else []
         listed = ", ".join(names[i] for i in always) or "none"
@@ -217,7 +221,7 @@ def _class_counts(cells: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, 
     if done.empty:
         return pd.DataFrame(columns=["class", "split", "count"]), ""
     first = done.iloc[0]
-    counts = json.loads(first.class_counts)
+    counts = first.class_counts
     long = pd.DataFrame(
         [
             {"class": names[i], "split": split, "count": n}
@@ -245,7 +249,7 @@ def _imbalance(dataset: str, cells: pd.DataFrame) -> dict[str, str]:
     The achieved ratio is what the models met; rounding, the minimum class size and the validation cut
     make it differ from the requested one (digits-lt[ratio=100]: n_max 144 and floor 2 give a pool of 72).
     """
-    folds = [json.loads(c) for c in cells[cells.status == "done"].class_counts]
+    folds = list(cells[cells.status == "done"].class_counts)
     try:
         requested = parse_spec(dataset).kwargs.get("ratio")
     except UserError:  # a name that is not a spec requests nothing
@@ -264,7 +268,7 @@ SPLITS = {"train": "training", "val": "validation", "test": "test"}
 def _absent_classes(cells: pd.DataFrame, names: list[str]) -> list[str]:
     """Each class with no sample in a split of some finished cell, with the seeds and strategies where it is absent:
     no score on that split can judge the class, so the report names it rather than average it silently."""
-    done = [(int(c.seed), c.strategy, json.loads(c.class_counts)) for c in cells[cells.status == "done"].itertuples()]
+    done = [(int(c.seed), c.strategy, c.class_counts) for c in cells[cells.status == "done"].itertuples()]
     text = []
     for split, word in SPLITS.items():
         for i, name in enumerate(names):
@@ -281,7 +285,7 @@ def _kept_epochs(cells: pd.DataFrame, strategies: list[str]) -> list[dict[str, s
     done = cells[cells.status == "done"]
     rows = []
     for strategy in strategies:
-        runs = [json.loads(h) for h in done[done.strategy == strategy].history]
+        runs = list(done[done.strategy == strategy].history)
         deferred = [r for r in runs if (r.get("weights_from_epoch") or 1) > 1]
         if deferred:
             on = sum(r["kept_epoch"] >= r["weights_from_epoch"] for r in deferred)
@@ -298,7 +302,7 @@ def _kept_epochs(cells: pd.DataFrame, strategies: list[str]) -> list[dict[str, s
 
 def _mean_steps(histories: pd.Series) -> float:
     """Mean optimiser steps of the final runs that recorded them (post-hoc cells reuse a model and took none)."""
-    steps = [h["optimiser_steps"] for h in map(json.loads, histories) if "optimiser_steps" in h]
+    steps = [h["optimiser_steps"] for h in histories if "optimiser_steps" in h]
     return float(np.mean(steps)) if steps else math.nan
 
 
@@ -309,9 +313,12 @@ def cost_table(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataF
     searches = searches.sum(min_count=1)
     cells = data.cells[(data.cells.dataset == dataset) & (data.cells.status == "done")]
     epochs = data.histories[data.histories.dataset == dataset].groupby(["strategy", "seed"]).epoch.max()
+    epochs = epochs.groupby(level="strategy").mean()
+    trials = data.trials[data.trials.dataset == dataset].strategy.value_counts()
+    by_strategy = dict(list(cells.groupby("strategy", sort=False)))  # one split, not a filter per strategy
     rows = []
     for strategy in strategies:
-        mine = cells[cells.strategy == strategy]
+        mine = by_strategy.get(strategy, cells.iloc[:0])
         tuning = float(searches.seconds.get(strategy, math.nan))
         final = float(mine.seconds.sum()) if len(mine) else math.nan
         search_compute = float(searches.compute_seconds.get(strategy, math.nan))
@@ -327,12 +334,10 @@ def cost_table(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataF
                 "timed_s": timed_s,
                 "overhead": (timed_s - compute) / compute if compute > 0 else math.nan,
                 "per_seed_s": float(mine.seconds.mean()) if len(mine) else math.nan,
-                "epochs": float(epochs.loc[strategy].mean())
-                if strategy in epochs.index.get_level_values(0)
-                else math.nan,
+                "epochs": float(epochs.get(strategy, math.nan)),
                 "samples_per_epoch": float(mine.samples_per_epoch.mean()) if len(mine) else math.nan,
                 "steps": _mean_steps(mine.history),
-                "trials": int((data.trials.dataset == dataset).mul(data.trials.strategy == strategy).sum()),
+                "trials": int(trials.get(strategy, 0)),
             }
         )
     return pd.DataFrame(rows)
@@ -585,7 +590,7 @@ def report_context(data: StudyData, metric: str) -> dict[str, Any]:
         "counts": cells.status.value_counts().to_dict(),
         "total": len(cells),
         "metric": SUMMARY[metric].label,
-        "datasets": [_dataset_section(data, d, palette, metric) for d in data.datasets],
+        "datasets": [_dataset_section(part, d, palette, metric) for d, part in data.by_dataset().items()],
         "across": _across(data, palette, metric),
         "unfinished": unfinished.to_dict("records"),
         "failed_searches": failed_searches.to_dict("records"),
@@ -621,7 +626,7 @@ def write_report(store: Store, directory: Path, metric: str | None = None, figur
     write_atomically(directory / "results.csv", data.results.to_csv(index=False))
     all_figures = [f for d in context["datasets"] for f in d["figures"].values()]
     all_figures += [context["across"]["figure"]] if context["across"] and context["across"]["figure"] else []
-    figures.draw_all(all_figures, figures.formats_drawn(figure_format))
+    figures.draw_all(all_figures, figures.formats_drawn(figure_format), reuse=directory / "figures")
     figures.write_files(all_figures, directory)
     markdown = MARKDOWN.get_template("report.md.j2").render(**context)
     write_atomically(directory / "report.html", html_page(markdown, all_figures, str(context["config"]["name"])))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ class StudyData:
     meta: dict[str, str]
     environment: dict[str, str]
     class_names: dict[str, list[str]]
-    cells: pd.DataFrame  # one row per planned cell, any status
+    cells: pd.DataFrame  # one row per planned cell, any status; history and class_counts parsed from JSON
     results: pd.DataFrame  # finished cells x summary metrics (wide)
     per_class: pd.DataFrame  # finished cells x class x metric (long)
     histories: pd.DataFrame  # finished cells x epoch (long in epochs, wide in logged values)
@@ -40,6 +40,22 @@ class StudyData:
     def strategies(self) -> list[str]:
         return list(dict.fromkeys(self.cells["strategy"]))
 
+    def by_dataset(self) -> dict[str, StudyData]:
+        """The study cut into one part per dataset, each frame split once (filtering per dataset rescans them all)."""
+        parts = {name: dict(list(getattr(self, name).groupby("dataset", sort=False))) for name in DATASET_FRAMES}
+        return {
+            dataset: replace(
+                self,
+                **{name: parts[name].get(dataset, getattr(self, name).iloc[:0]) for name in DATASET_FRAMES},
+                confusion={k: v for k, v in self.confusion.items() if k[0] == dataset},
+                reliability={k: v for k, v in self.reliability.items() if k[0] == dataset},
+            )
+            for dataset in self.datasets
+        }
+
+
+DATASET_FRAMES = ("cells", "results", "per_class", "histories", "searches", "trials")
+
 
 TIMINGS = {"seconds": float, "compute_seconds": float}  # NULL (not recorded) becomes NaN, not None
 
@@ -49,29 +65,33 @@ def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
     return frame.astype({k: v for k, v in TIMINGS.items() if k in frame.columns})
 
 
-def results_frame(metric_rows: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+def metric_frame(rows: list[tuple[str, str, int, float]], cells: pd.DataFrame) -> pd.DataFrame:
+    """The finished cells' metric rows, long: dataset, strategy, seed, position, name, class_index, value."""
+    metrics = pd.DataFrame.from_records(rows, columns=["key", "name", "class_index", "value"])
+    done = cells.loc[cells.status == "done", ["key", *RESULT_KEYS, "position"]]
+    return done.merge(metrics, on="key").drop(columns="key")
+
+
+def results_frame(metric_rows: pd.DataFrame) -> pd.DataFrame:
     """One row per finished (dataset, strategy, seed), one column per summary metric, in study order."""
     columns = [*RESULT_KEYS, *SUMMARY_METRICS]
     overall = metric_rows[metric_rows.class_index == -1]
     if overall.empty:
         return pd.DataFrame(columns=columns)
-    wide = overall.pivot_table(index=RESULT_KEYS, columns="name", values="value", sort=False).reset_index()
-    order = cells.set_index(RESULT_KEYS)["position"]
-    wide["position"] = order.loc[list(zip(wide.dataset, wide.strategy, wide.seed, strict=True))].to_numpy()
-    return wide.sort_values("position").reindex(columns=columns).reset_index(drop=True)  # a metric no cell has: NaN
+    wide = overall.pivot_table(index=["position", *RESULT_KEYS], columns="name", values="value").reset_index()
+    return wide.reindex(columns=columns)  # sorted by position; a metric no cell has: NaN
 
 
-def _per_class(metric_rows: pd.DataFrame, class_names: dict[str, list[str]]) -> pd.DataFrame:
-    per_class = metric_rows[metric_rows.class_index >= 0].rename(columns={"name": "metric"}).copy()
-    per_class["class_name"] = [class_names[d][i] for d, i in zip(per_class.dataset, per_class.class_index, strict=True)]
-    return per_class.reset_index(drop=True)
+def _per_class(metric_rows: pd.DataFrame) -> pd.DataFrame:
+    per_class = metric_rows[metric_rows.class_index >= 0].rename(columns={"name": "metric"})
+    return per_class.drop(columns="position").reset_index(drop=True)
 
 
 def _histories(cells: pd.DataFrame) -> pd.DataFrame:
     """One row per epoch of every finished cell's final run (records first, one frame at the end: fast at 10,000)."""
     records = []
     for row in cells[cells.status == "done"].itertuples():
-        history = json.loads(row.history)
+        history = row.history
         per_epoch = {
             k: v
             for k, v in history.items()
@@ -106,10 +126,12 @@ def load(store: Store) -> StudyData:
             "samples_per_epoch",
         ],
     )
-    metric_rows = _frame(store.metrics(), [*RESULT_KEYS, "name", "class_index", "value"])
+    for column in ("history", "class_counts"):  # parsed once, as the report reads them many times
+        cells[column] = [json.loads(value) if isinstance(value, str) else None for value in cells[column]]
+    metric_rows = metric_frame(store.metrics(), cells)
     pooled: dict[tuple[str, str], np.ndarray] = {}
     bins: dict[tuple[str, str], np.ndarray] = {}
-    for row, arrays in store.predictions():
+    for row, arrays in store.predictions(("y_true", "y_pred", "proba")):
         key = (row["dataset"], row["strategy"])
         counts = counted_confusion(arrays["y_true"], arrays["y_pred"], len(class_names[row["dataset"]]))
         pooled[key] = pooled.get(key, 0) + counts
@@ -122,8 +144,8 @@ def load(store: Store) -> StudyData:
         environment=json.loads(store.meta("environment") or "{}"),
         class_names=class_names,
         cells=cells,
-        results=results_frame(metric_rows, cells),
-        per_class=_per_class(metric_rows, class_names),
+        results=results_frame(metric_rows),
+        per_class=_per_class(metric_rows),
         histories=_histories(cells),
         searches=_frame(
             store.searches(),

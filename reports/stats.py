@@ -134,17 +134,13 @@ def compare_to_baseline(
     """
     rows = []
     for dataset, group in results.groupby("dataset", sort=False):
-        reference = group[group.strategy == baseline].set_index("seed")[metric]
-        if reference.empty:
+        if not (group.strategy == baseline).any():
             continue
+        wide = group.pivot(index="seed", columns="strategy", values=metric)  # one pivot, not a frame per strategy
         family = [
-            {
-                "dataset": dataset,
-                "strategy": strategy,
-                "metric": metric,
-                **paired(scores.set_index("seed")[metric], reference),
-            }
-            for strategy, scores in group[group.strategy != baseline].groupby("strategy", sort=False)
+            {"dataset": dataset, "strategy": strategy, "metric": metric, **paired(wide[strategy], wide[baseline])}
+            for strategy in dict.fromkeys(group.strategy)
+            if strategy != baseline
         ]
         rows += with_holm(family, alpha, higher_is_better)
     columns = [

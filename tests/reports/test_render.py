@@ -116,6 +116,34 @@ def test_three_datasets_get_friedman_and_a_cd_diagram(tmp_path):
     assert (directory / "figures" / "critical-difference.png").is_file()
 
 
+def test_rendering_again_draws_only_what_another_metric_changes(tmp_path, monkeypatch):
+    """The keys of figures rebuilt from the store are stable: only the CD diagram, ranked by the new metric,
+    is drawn again, and a finished cell changed in the store redraws its dataset's figures only."""
+    from reports import figures
+
+    directory = fake_study(
+        tmp_path, strategies=("baseline", "stratify", "focal"), seeds=(1, 2), datasets=("x", "y", "z")
+    )
+    build(directory)
+    before = {path.name: path.read_bytes() for path in (directory / "figures").glob("*.png")}
+    drawn = []
+    real = figures._drawn
+    monkeypatch.setattr(figures, "_drawn", lambda job: drawn.append(job[0].__name__) or real(job))
+    store = Store.open_existing(directory)
+    try:
+        write_report(store, directory, metric="ece")
+        assert drawn == ["critical_difference"]
+        store.db.execute("UPDATE metrics SET value = 0.5 WHERE cell_key = 'y-focal-1' AND name = 'macro_f1'")
+        drawn.clear()
+        write_report(store, directory, metric="ece")
+    finally:
+        store.close()
+    assert drawn == ["scores"]  # the other figures of y read neither macro-F1 nor that cell's other scores
+    assert {path.name: path.read_bytes() for path in (directory / "figures").glob("*-classes.png")} == {
+        name: image for name, image in before.items() if name.endswith("-classes.png")
+    }
+
+
 @pytest.fixture(scope="module")
 def uneven_report(tmp_path_factory) -> str:
     """focal skipped on 2 of 5 seeds; one cell trained at another ratio, with a class missing from val and test."""

@@ -19,6 +19,9 @@ from sklearn.metrics import (
 
 from bench.commands.cli import main
 from bench.metrics import GROUPS
+from bench.storage.store import Store
+from reports.results import DATASET_FRAMES, load
+from tests.conftest import fake_study
 
 
 def expected_scores(cell: pd.DataFrame, pool: np.ndarray) -> dict[str, float]:
@@ -68,3 +71,21 @@ def test_every_new_number_is_recomputed_from_the_exported_predictions(tiny_study
             assert getattr(row, metric) == pytest.approx(value, abs=1e-6, nan_ok=True), (row.strategy, metric)
             checked += not np.isnan(value)
     assert checked >= len(table) * 9, "PR-AUC, ROC-AUC, Brier, log loss, ECE, 2 worst-class and some group scores"
+
+
+def test_the_study_cut_by_dataset_keeps_every_row_once(tmp_path):
+    store = Store.open_existing(fake_study(tmp_path, datasets=("toy", "other"), unfinished=2))
+    try:
+        data = load(store)
+    finally:
+        store.close()
+    parts = data.by_dataset()
+    assert list(parts) == ["toy", "other"]
+    for name in DATASET_FRAMES:
+        whole = getattr(data, name)
+        for dataset, part in parts.items():
+            assert set(getattr(part, name).dataset) <= {dataset}
+        assert sum(len(getattr(part, name)) for part in parts.values()) == len(whole), name
+    assert {k for part in parts.values() for k in part.confusion} == set(data.confusion)
+    assert all(k[0] == "other" for k in parts["other"].reliability)
+    assert parts["other"].cells.class_counts.iloc[0]["train"] == [50, 10, 2]  # parsed once, on load

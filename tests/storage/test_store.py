@@ -5,7 +5,7 @@ import pytest
 
 from bench.errors import UserError
 from bench.records import Cell, CellResult, SearchKey, SearchOutcome
-from bench.storage.store import SCHEMA_VERSION, Store, from_blob, study_finished
+from bench.storage.store import SCHEMA_VERSION, Store, from_blob, study_finished, to_blob
 
 
 def make_result(value: float) -> CellResult:
@@ -36,11 +36,36 @@ def store(tmp_path):
 def test_finished_cell_keeps_metrics_and_predictions(store):
     store.start_cell("k1")
     store.finish_cell("k1", make_result(0.5))
-    rows = {(r["name"], r["class_index"]): r["value"] for r in store.metrics()}
-    assert rows == {("macro_f1", -1): 0.5, ("recall", 0): 1.0, ("recall", 1): 0.0}
+    rows = {(key, name, index): value for key, name, index, value in store.metrics()}
+    assert rows == {("k1", "macro_f1", -1): 0.5, ("k1", "recall", 0): 1.0, ("k1", "recall", 1): 0.0}
     [(row, arrays)] = list(store.predictions())
     assert row["seed"] == 1 and arrays["sample_id"].tolist() == [3, 4]
     assert arrays["proba"].dtype == np.float32
+    [(_, chosen)] = list(store.predictions(("y_true", "logits")))
+    assert set(chosen) == {"y_true", "logits"}
+    np.testing.assert_array_equal(chosen["logits"], make_result(0.5).logits)
+    with pytest.raises(ValueError, match="no prediction array"):
+        list(store.predictions(("y_true; DROP TABLE cells",)))
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(6, dtype="int64"),
+        np.arange(12, dtype="float32").reshape(3, 4),
+        np.asfortranarray(np.arange(12, dtype="float64").reshape(3, 4)),
+        np.array([], dtype="float32").reshape(0, 10),
+        np.arange(24, dtype="float16").reshape(2, 3, 4),
+        np.array([True, False]),
+        np.arange(4, dtype=">i4"),
+    ],
+    ids=["int64", "float32-2d", "fortran", "empty", "3d", "bool", "big-endian"],
+)
+def test_a_stored_array_comes_back_equal_and_writable(array):
+    back = from_blob(to_blob(array))
+    assert back.dtype == array.dtype and back.shape == array.shape
+    np.testing.assert_array_equal(back, array)
+    assert back.flags.writeable
 
 
 def test_replanning_keeps_status_and_never_duplicates(store):
