@@ -19,7 +19,6 @@ from sklearn.metrics import (
     average_precision_score,
     balanced_accuracy_score,
     brier_score_loss,
-    confusion_matrix,
     log_loss,
     matthews_corrcoef,
     precision_recall_fscore_support,
@@ -76,7 +75,7 @@ def score(
     this test set (ROC-AUC of a class with no test sample, a group with no
     class) is left out, and the report shows it as n/a.
     """
-    num_classes = len(pool_counts)
+    num_classes = proba.shape[1]  # pool_counts is None for a cell stored without its class counts
     labels = np.arange(num_classes)
     precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     found: dict[str, float | list[float]] = {
@@ -164,10 +163,6 @@ def class_groups(pool_counts: np.ndarray) -> dict[str, np.ndarray]:
         group: np.flatnonzero((counts >= low) & (counts <= (high if high is not None else np.inf)))
         for group, (low, high) in GROUPS.items()
     }
-
-
-def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
-    return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))
 
 
 def counted_confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:

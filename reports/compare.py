@@ -10,7 +10,6 @@ when each study has exactly one strategy of that family left unmatched.
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ from bench.errors import UserError
 from bench.metrics import SUMMARY
 from bench.specs import parse_composite
 from bench.storage.store import Store
-from reports.render import markdown_cell
+from reports.render import fmt, fmt_p, markdown_cell
 from reports.results import StudyData, load
 from reports.stats import paired, with_holm
 
@@ -27,7 +26,7 @@ from reports.stats import paired, with_holm
 def held_out(store: Store) -> dict[tuple[str, int], str]:
     """(dataset, seed) -> a digest of its test rows and labels."""
     found = {}
-    for row, arrays in store.predictions():
+    for row, arrays in store.predictions(("sample_id", "y_true")):
         digest = hashlib.sha256(arrays["sample_id"].tobytes() + arrays["y_true"].tobytes()).hexdigest()
         found.setdefault((row["dataset"], int(row["seed"])), digest)
     return found
@@ -103,9 +102,6 @@ def comparison(a: StudyData, b: StudyData, metrics: list[str]) -> pd.DataFrame:
 
 
 def markdown(frame: pd.DataFrame, first: Path, second: Path) -> str:
-    def number(value: float) -> str:
-        return "n/a" if math.isnan(value) else f"{value:.3f}"
-
     lines = [
         f"# {first} (A) against {second} (B)",
         "",
@@ -116,11 +112,10 @@ def markdown(frame: pd.DataFrame, first: Path, second: Path) -> str:
         "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: | --- |",
     ]
     for r in frame.itertuples():
-        p = "n/a" if math.isnan(r.p_holm) else ("< 0.001" if r.p_holm < 0.001 else f"{r.p_holm:.3f}")
         lines.append(
             f"| {markdown_cell(r.dataset)} | {markdown_cell(r.strategy)} | {SUMMARY[r.metric].label} | {r.n} | "
-            f"{number(r.mean_a)} | {number(r.mean_b)} | {r.mean_difference:+.3f} | "
-            f"[{number(r.ci_low)}, {number(r.ci_high)}] | {r.test} | {p} | {r.verdict} |"
+            f"{fmt(r.mean_a)} | {fmt(r.mean_b)} | {r.mean_difference:+.3f} | "
+            f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}] | {r.test} | {fmt_p(r.p_holm)} | {r.verdict} |"
         )
     if frame.empty:
         lines.append("| – | no strategy in common | | | | | | | | | |")

@@ -590,6 +590,7 @@ def report_context(data: StudyData, metric: str) -> dict[str, Any]:
         "counts": cells.status.value_counts().to_dict(),
         "total": len(cells),
         "metric": SUMMARY[metric].label,
+        "ece_bins": ECE_BINS,
         "datasets": [_dataset_section(part, d, palette, metric) for d, part in data.by_dataset().items()],
         "across": _across(data, palette, metric),
         "unfinished": unfinished.to_dict("records"),

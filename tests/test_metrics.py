@@ -1,8 +1,13 @@
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score, recall_score
+from sklearn.metrics import confusion_matrix, f1_score, recall_score
 
-from bench.metrics import confusion, counted_confusion, score, validation_scores
+from bench.metrics import counted_confusion, score, validation_scores
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """scikit-learn's matrix over every class, the reference for the hand-written counting."""
+    return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))
 
 
 def test_hand_checked_small_case():
@@ -27,7 +32,7 @@ def test_a_never_predicted_class_counts_as_zero():
 
 
 def test_confusion_has_every_class():
-    assert confusion(np.array([0, 1]), np.array([0, 0]), 3).shape == (3, 3)
+    assert counted_confusion(np.array([0, 1]), np.array([0, 0]), 3).shape == (3, 3)
 
 
 @pytest.mark.parametrize("case", range(50))
@@ -96,3 +101,10 @@ def test_a_perfectly_calibrated_model_has_zero_expected_calibration_error():
     proba = np.tile([0.8, 0.2], (10, 1))
     assert expected_calibration_error(y_true, proba) == pytest.approx(0.0)
     assert expected_calibration_error(np.ones(10, int), proba) == pytest.approx(0.8)
+
+
+def test_a_cell_without_training_counts_gets_every_score_but_the_groups():
+    y_true, y_pred = np.array([0, 1, 2, 2]), np.array([0, 1, 2, 1])
+    result = score(y_true, y_pred, np.eye(3)[y_pred], None)
+    assert result["macro_f1"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert len(result["recall"]) == 3 and not any(k.startswith(("head_", "medium_", "tail_")) for k in result)
