@@ -27,8 +27,14 @@ else:  # pragma: no cover - exercised only on Python 3.10
 # The evaluation protocol whose numbers a store holds. 2: every validation score over all classes, every class in
 # validation and test where the data allows, trials scored at the epoch their fit keeps, built-in models normalise
 # inputs with training-fold statistics, class weights counted from the training fold and given per sample (deferred
-# re-weighting on every backend), LDAM on cosine logits. Numbers of two protocols are never mixed in one study.
-PROTOCOL = 2
+# re-weighting on every backend), LDAM on cosine logits. 3: paired, independent searches (each search's stream from
+# the search seed, dataset and seed; trial i of every strategy draws the same model hyperparameters), class weights
+# as Keras's class_weight= means them (sum(w*l)/B, no per-batch renormalisation), hyperband rounds long enough to keep
+# an epoch, one prior correction per composite. Numbers of two protocols are never mixed in one study.
+PROTOCOL = 3
+# A class with fewer validation rows than this (but some) makes validation macro-F1, which picks the trial and the
+# kept epoch, move in steps of 1/(C*n) on single rows: `status` and the report name it (cv[k=K] tuning is the remedy).
+THIN_VALIDATION = 3
 EXECUTORS = ("local", "dask")
 FIGURE_FORMATS = ("png", "svg", "pdf")  # of the report's figure files; the HTML embeds PNG or SVG either way
 TUNING = {
@@ -43,7 +49,8 @@ SEARCHES = {
 FIVE_STRATEGIES = ("baseline", "stratify", "class-weight", "oversample", "focal")
 TUNERS = {
     "random": "random search over the space (keras-tuner RandomSearch)",
-    "hyperband": "successive halving of epochs across trials (keras-tuner Hyperband)",
+    "hyperband": "successive halving of epochs across trials (keras-tuner Hyperband; only brackets whose rounds "
+    "run past min_epochs and any deferred weights' start)",
     "bayesian": "Gaussian-process Bayesian optimisation (keras-tuner BayesianOptimization)",
 }
 
@@ -60,7 +67,7 @@ class TrainingOptions:
     budget: str = "epochs"
     reduce_lr: bool = False
     mixed_precision: bool = False
-    tuner_seed: int = 10_001
+    tuner_seed: int = 10_001  # a study's searches each get their own (Protocol.tuner_seed)
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class Protocol:
     min_epochs: int = 10  # no early stop before this epoch (see bench.training.callbacks.early_stopping)
     seeds: int = 5
     seed: int = 1
+    search_seed: int = 1  # another value replicates every search independently (same data, splits and inits)
     val_fraction: float = 0.2
     reduce_lr: bool = False
     mixed_precision: bool = False  # float16 compute, float32 weights, logits cast to float32 (for GPUs)
@@ -104,9 +112,20 @@ class Protocol:
         spec = parse_spec(self.tuning)
         return int(spec.kwargs.get("k", 3)) if spec.name == "cv" else 0
 
-    def search_seed(self, seed: int) -> int:
+    def search_of(self, seed: int) -> int:
         """The seed whose search a cell of `seed` uses: its own with per-seed tuning, else 0 (the shared search)."""
         return seed if self.tuning == "per-seed" else 0
+
+    def tuner_seed(self, dataset: str, search: int) -> int:
+        """keras-tuner's seed for the search of (dataset, search seed `search`; 0: the shared one).
+
+        Each search draws its own stream (so the per-seed searches differ and the
+        seeds average the search's luck too, Bouthillier et al. 2021), while every
+        strategy's search of one (dataset, seed) shares it (paired candidates,
+        bench.training.tuning.PairedDraws). Never 0: keras-tuner would make it random.
+        """
+        text = json.dumps([self.search_seed, dataset, search])
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % (2**31 - 1) + 1
 
     @property
     def training(self) -> TrainingOptions:
@@ -119,7 +138,6 @@ class Protocol:
             budget=self.budget,
             reduce_lr=self.reduce_lr,
             mixed_precision=self.mixed_precision,
-            tuner_seed=self.seed + 10_000,  # keras-tuner replaces seed=0 with a random one, so never hand it 0
         )
 
     def fingerprint(self) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from bench.config import check_metric
+from bench.config import THIN_VALIDATION, check_metric
 from bench.errors import UserError
 from bench.metrics import ECE_BINS, GROUPS, SUMMARY, class_groups
 from bench.specs import format_value, parse_spec
@@ -166,6 +166,7 @@ def _comparisons(frame: pd.DataFrame) -> list[dict[str, Any]]:
             "p": fmt_p(r.p),
             "p_holm": fmt_p(r.p_holm),
             "verdict": r.verdict,
+            "p_better": f"{fmt(r.p_better, 2)} [{fmt(r.p_better_low, 2)}, {fmt(r.p_better_high, 2)}]",
         }
         for r in frame.itertuples()
     ]
@@ -276,6 +277,21 @@ def _absent_classes(cells: pd.DataFrame, names: list[str]) -> list[str]:
             if where:
                 seeds = _seed_list(sorted({seed for seed, _ in where}))
                 text.append(f"{name} from {word} ({seeds}; {', '.join(dict.fromkeys(s for _, s in where))})")
+    return text
+
+
+def _thin_validation(cells: pd.DataFrame, names: list[str]) -> list[str]:
+    """Each class with 1 to THIN_VALIDATION - 1 validation rows in some finished cell, with those seeds and the
+    fewest rows a strategy's cut gave it there."""
+    done = [(int(c.seed), c.class_counts["val"]) for c in cells[cells.status == "done"].itertuples()]
+    text = []
+    for i, name in enumerate(names):
+        found: dict[int, int] = {}
+        for seed, counts in done:
+            if 0 < counts[i] < THIN_VALIDATION:
+                found[seed] = min(found.get(seed, counts[i]), counts[i])
+        if found:
+            text.append(f"{name} (seed {', '.join(f'{seed}: {n}' for seed, n in sorted(found.items()))})")
     return text
 
 
@@ -497,6 +513,8 @@ def _dataset_section(data: StudyData, dataset: str, palette: figures.Palette, me
         "counts_source": counts_source,
         "imbalance": _imbalance(dataset, cells),
         "absent": _absent_classes(cells, names),
+        "thin": _thin_validation(cells, names),
+        "thin_rows": THIN_VALIDATION,
         "kept_epochs": _kept_epochs(cells, strategies),
         "hyperparameters": [
             {"strategy": f"{s} (seed {seed})" if seed else s, "values": format_hyperparameters(values)}

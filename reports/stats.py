@@ -79,6 +79,26 @@ def paired_test(differences: np.ndarray) -> tuple[str, float]:
     return "paired t", float(stats.ttest_1samp(differences, 0.0).pvalue)
 
 
+def probability_of_outperforming(
+    differences: np.ndarray, higher_is_better: bool = True, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """P(the strategy beats the reference on a paired seed), ties counting half, with a Wilson score interval.
+
+    Bouthillier et al. (2021) recommend it beside mean differences: how often a
+    new seed would favour the strategy, not by how much. The Wilson interval is
+    written out because scipy's binomtest takes whole successes, and a tie counts half.
+    """
+    signed = np.asarray(differences, dtype=float) * (1 if higher_is_better else -1)
+    n = len(signed)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    share = (np.count_nonzero(signed > 0) + 0.5 * np.count_nonzero(signed == 0)) / n
+    z2 = float(stats.norm.ppf(0.5 + confidence / 2)) ** 2
+    centre = (share + z2 / (2 * n)) / (1 + z2 / n)
+    half = math.sqrt(z2 * share * (1 - share) / n + z2 * z2 / (4 * n * n)) / (1 + z2 / n)
+    return float(share), max(0.0, centre - half), min(1.0, centre + half)
+
+
 def holm(pvalues: list[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values (NaN entries are kept out of the family)."""
     indexed = sorted((p, i) for i, p in enumerate(pvalues) if not math.isnan(p))
@@ -96,11 +116,13 @@ def verdict(mean_difference: float, adjusted_p: float, alpha: float = ALPHA, hig
     return "better" if (mean_difference > 0) == higher_is_better else "worse"
 
 
-def paired(scores: pd.Series, reference: pd.Series) -> dict[str, float | int | str]:
-    """Paired differences scores - reference over the seeds (the index) both have: n, mean, 95% CI, test, p."""
+def paired(scores: pd.Series, reference: pd.Series, higher_is_better: bool = True) -> dict[str, float | int | str]:
+    """Paired differences scores - reference over the seeds (the index) both have: n, mean, 95% CI, test, p,
+    and the probability that the scores beat the reference on a seed (with its 95% interval)."""
     differences = (scores - reference).dropna().to_numpy()  # aligned on seed: NaN where either lacks one
     test, p = paired_test(differences)
     interval = mean_interval(differences)
+    better, better_low, better_high = probability_of_outperforming(differences, higher_is_better)
     return {
         "n": len(differences),
         "mean_difference": interval.mean,
@@ -108,6 +130,9 @@ def paired(scores: pd.Series, reference: pd.Series) -> dict[str, float | int | s
         "ci_high": interval.high,
         "test": test,
         "p": p,
+        "p_better": better,
+        "p_better_low": better_low,
+        "p_better_high": better_high,
     }
 
 
@@ -138,7 +163,12 @@ def compare_to_baseline(
             continue
         wide = group.pivot(index="seed", columns="strategy", values=metric)  # one pivot, not a frame per strategy
         family = [
-            {"dataset": dataset, "strategy": strategy, "metric": metric, **paired(wide[strategy], wide[baseline])}
+            {
+                "dataset": dataset,
+                "strategy": strategy,
+                "metric": metric,
+                **paired(wide[strategy], wide[baseline], higher_is_better),
+            }
             for strategy in dict.fromkeys(group.strategy)
             if strategy != baseline
         ]
@@ -155,6 +185,9 @@ def compare_to_baseline(
         "p",
         "p_holm",
         "verdict",
+        "p_better",
+        "p_better_low",
+        "p_better_high",
     ]
     return pd.DataFrame(rows, columns=columns)
 

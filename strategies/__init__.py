@@ -78,10 +78,13 @@ def entry(name: str) -> Entry[StrategyPart]:
 def resolve(text: str) -> Strategy:
     """Build a strategy from ``name[k=v]+name...``, refusing parts that clash.
 
-    Two parts clash when they change the same hook, or when a sampler that
-    rebalances the classes meets weights or a loss built on the class priors:
-    that corrects the same imbalance twice (weights of 0.24-14.2 on already
-    balanced batches), so the user picks one.
+    Two parts clash when they change the same hook, or when both correct the
+    class prior (each declares `corrects_prior`): a sampler, class weights, a
+    prior-adjusted loss or post-hoc adjustment on top of another corrects the
+    same imbalance twice (weights of 0.24-14.2 on already balanced batches,
+    or a post-hoc division by a prior the model never trained on), so the user
+    picks one. Focal loss corrects no prior: focal with weights is the
+    class-balanced focal loss.
     """
     specs: list[Spec] = []
     parts: list[StrategyPart] = []
@@ -100,15 +103,12 @@ def resolve(text: str) -> Strategy:
                     "combine strategies that change different things"
                 )
             claimed[hook] = spec.name
-    if sampler := claimed.get("data"):
-        for spec, part in zip(specs, parts, strict=True):
-            if "weights" in part.hooks:
-                correction = f"the {spec.name} weights correct"
-            elif isinstance(part, LogitAdjusted):
-                correction = f"whose priors {spec.name} builds into its loss"
-            else:
-                continue
-            raise UserError(f"'{text}': {sampler} already rebalances the classes {correction}; pick one")
+    correcting = [spec.name for spec, part in zip(specs, parts, strict=True) if part.corrects_prior]
+    if len(correcting) > 1:
+        raise UserError(
+            f"'{text}': {correcting[0]} and {correcting[1]} both correct the class imbalance, which would correct "
+            "it twice; keep one of them (focal, stratify, bias-init and threshold combine with either)"
+        )
     return Strategy(labels=tuple(str(s) for s in specs), parts=tuple(parts))
 
 

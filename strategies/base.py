@@ -42,11 +42,14 @@ class ClassWeights:
     """Loss weights per class (indexed by class), counted from the training fold's own labels.
 
     `start` is the first epoch (0-based) they apply; before it every sample
-    weighs 1 (deferred re-weighting, Cao et al. 2019).
+    weighs 1 (deferred re-weighting, Cao et al. 2019). With `per_batch`, each
+    batch's weights are scaled to mean 1 (the loss is sum(w*l)/sum(w)); without,
+    the loss is sum(w*l)/B, as Keras's `class_weight=` computes it.
     """
 
     vector: np.ndarray
     start: int = 0
+    per_batch: bool = False
 
 
 def log_prior(y_train: np.ndarray, num_classes: int) -> np.ndarray:
@@ -61,6 +64,16 @@ def hyperparameter(hp: Any, name: str, value: Param) -> Any:
     if isinstance(value, Tunable):
         return hp.Choice(name, list(value.choices))
     return hp.Fixed(name, value)
+
+
+class LargestChoices:
+    """Answers a part's hyperparameter lookups with the largest tuned choice (the latest deferred start)."""
+
+    def Choice(self, name: str, values: list[Any], **kwargs: Any) -> Any:  # keras-tuner's method name
+        return max(values)
+
+    def Fixed(self, name: str, value: Any) -> Any:  # keras-tuner's method name
+        return value
 
 
 # The method (or property) a part overrides -> the hook it changes. Methods not here (callbacks, skip) claim none.
@@ -92,12 +105,21 @@ class StrategyPart:
     parameters: ClassVar[dict[str, Parameter]] = {}
     prefix: ClassVar[str] = ""  # of its hyperparameter names; empty: the name with '_' for '-'
     hooks: ClassVar[frozenset[str]] = frozenset()
+    # Whether it corrects the training prior (re-weights, rebalances or divides by the class frequencies): a
+    # composite may hold one such part, or the same imbalance is corrected twice (strategies.resolve refuses it).
+    # Undeclared, a part that changes the weights or the data does (a user's class keeps that protection).
+    corrects_prior: ClassVar[bool] = False
+    # Class weights normalised per batch, sum(w*l)/sum(w) (PyTorch's weighted cross-entropy, LDAM-DRW's reference
+    # code); False: Keras's class_weight=, sum(w*l)/B with weights averaging 1 over the training fold.
+    weights_per_batch: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "hooks" in vars(cls):
             raise TypeError(f"{cls.__name__}: hooks come from the methods it overrides (strategies.base.HOOKS)")
         cls.hooks = derived_hooks(cls)
+        if not any("corrects_prior" in vars(base) for base in cls.__mro__ if base is not StrategyPart):
+            cls.corrects_prior = bool(cls.hooks & {"weights", "data"})
 
     def __init__(self, **params: Param) -> None:
         self.params = params
@@ -197,6 +219,9 @@ def declaration_problem(cls: type[StrategyPart]) -> str | None:
         return f"declaration: name {cls.name!r} must be lower-case letters and digits joined by '-'"
     if not isinstance(cls.version, int) or isinstance(cls.version, bool) or cls.version < 1:
         return f"declaration: version must be an int from 1, raised when a change alters results; got {cls.version!r}"
+    for key in ("corrects_prior", "weights_per_batch"):
+        if not isinstance(value := getattr(cls, key), bool):
+            return f"declaration: {key} must be True or False, got {value!r}"
     if problem := _parameters_problem(cls):
         return f"parameters: {problem}"
     return _hooks_problem(cls)
@@ -273,13 +298,26 @@ class Strategy:
         return keras.losses.CategoricalCrossentropy(from_logits=True)
 
     def class_weights(self, hp: Any, y_train: np.ndarray, num_classes: int, epochs: int) -> ClassWeights | None:
-        """The weighting part's weights as a vector over all classes (absent ones weigh 1), with their start epoch."""
+        """The weighting part's weights as a vector over all classes (absent ones weigh 1), with their start epoch.
+
+        Unless the part normalises per batch, the vector is scaled so the
+        training fold's samples weigh 1 on average: the loss is then what
+        `model.fit(class_weight=...)` computes, and the effective learning rate
+        does not jump when deferred weights switch on.
+        """
         for part in self.parts:
             if weights := part.class_weight(hp, y_train):
                 vector = np.ones(num_classes)
                 vector[list(weights)] = list(weights.values())
-                return ClassWeights(vector, part.weights_start(hp, epochs))
+                if not part.weights_per_batch:
+                    vector = vector / vector[y_train].mean()
+                return ClassWeights(vector, part.weights_start(hp, epochs), part.weights_per_batch)
         return None
+
+    def latest_weights_start(self, epochs: int) -> int:
+        """The latest epoch its weights may switch on, over every tuned choice (hyperband's rounds must pass it)."""
+        starts = [part.weights_start(LargestChoices(), epochs) for part in self.parts if "weights" in part.hooks]
+        return max(starts, default=0)
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
         """Per-epoch index order; a shuffled pass over the fold unless a part resamples."""

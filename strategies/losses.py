@@ -46,6 +46,7 @@ class LogitAdjusted(StrategyPart):
     reference = "Menon et al. 2021, Long-tail learning via logit adjustment"
     version = 1
     parameters = {"tau": Parameter(Tunable((0.5, 1.0, 1.5, 2.0)), Bounds(0.0, 5.0))}
+    corrects_prior = True
     prefix = "logit_adjusted"  # balanced-softmax's fixed tau keeps this name too
 
     def loss(self, hp: Any, y_train: np.ndarray, num_classes: int) -> Any:
@@ -90,6 +91,8 @@ class LDAMDeferredReweighting(StrategyPart):
         "drw_start": Parameter(Tunable((0.5, 0.8)), Bounds(0.0, 1.0, high_inclusive=False)),  # 1: DRW never on
     }
     prefix = "ldam"
+    corrects_prior = True
+    weights_per_batch = True  # sum(w*l)/sum(w), as the reference code's weighted cross-entropy
 
     def init_model(self, model: Any, hp: Any, y_train: np.ndarray, num_classes: int) -> Any:
         import keras

@@ -33,6 +33,7 @@ class PosthocLogitAdjust(StrategyPart):
     description = "no retraining: predict argmax(logits - tau * log prior), tau chosen on validation"
     reference = "Menon et al. 2021 (post-hoc variant)"
     version = 1
+    corrects_prior = True
     taus = np.round(np.linspace(0.0, 2.0, 21), 2)
 
     def posthoc(self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray) -> dict[str, Any]:

@@ -61,6 +61,7 @@ class Oversample(StrategyPart):
     description = "random oversampling of the training fold up to target x the largest class"
     reference = "random oversampling as in imbalanced-learn RandomOverSampler, drawn by index each epoch"
     version = 1
+    corrects_prior = True
     parameters = {"target": Parameter(Tunable((0.5, 1.0)), SHARE)}
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
@@ -83,6 +84,7 @@ class Undersample(StrategyPart):
     description = "random undersampling of the training fold, no class above smallest / target, redrawn each epoch"
     reference = "random undersampling as in imbalanced-learn RandomUnderSampler, drawn by index each epoch"
     version = 1
+    corrects_prior = True
     parameters = {"target": Parameter(Tunable((0.5, 1.0)), SHARE)}
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
@@ -119,6 +121,7 @@ class BalancedBatches(StrategyPart):
     description = "every batch holds each class within one sample of an equal share, drawn from the training fold"
     reference = "class-balanced sampling, Shen et al. 2016; Kang et al. 2020"
     version = 1
+    corrects_prior = True
 
     def sampler(self, hp: Any, y_train: np.ndarray) -> Sampler:
         batch_size = int(hp.get("batch_size"))  # declared by the harness before it asks for the sampler
@@ -137,6 +140,7 @@ class PowerSampling(StrategyPart):
     description = "class-aware sampling with class probability proportional to n_c ** q (q = 0.5: square root)"
     reference = "Mahajan et al. 2018; Kang et al. 2020, Decoupling Representation and Classifier"
     version = 1
+    corrects_prior = True
     parameters = {"q": Parameter(0.5, Bounds(0.0, 1.0))}
     prefix = "sampling"
 
@@ -172,6 +176,7 @@ class Smote(StrategyPart):
     description = "SMOTE synthetic minority samples on flattened training inputs"
     reference = "Chawla et al. 2002; imbalanced-learn SMOTE"
     version = 1
+    corrects_prior = True
     parameters = {"k_neighbors": Parameter(5, Bounds(1))}
 
     def skip(self, train_counts: np.ndarray) -> str | None:

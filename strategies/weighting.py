@@ -56,8 +56,9 @@ class ClassWeight(DeferrableWeights):
 
     name = "class-weight"
     description = f"loss weighted by tempered inverse class frequency of the training fold; {_DEFERRED_TEXT}"
-    reference = "King & Zeng 2001; scikit-learn compute_class_weight('balanced')"
-    version = 1
+    reference = "King & Zeng 2001; scikit-learn compute_class_weight('balanced'); applied as Keras's class_weight="
+    version = 2  # 2: the loss is sum(w*l)/B as with Keras's class_weight=, not renormalised per batch
+    corrects_prior = True
     parameters = {
         "exponent": Parameter(Tunable((0.5, 0.75, 1.0)), Bounds(0.0, 2.0)),
         "deferred": DEFERRED,
@@ -70,7 +71,9 @@ class ClassWeight(DeferrableWeights):
 def effective_number_weights(y_train: np.ndarray, beta: float) -> dict[int, float]:
     """Cui et al. 2019: w_c proportional to (1 - beta) / (1 - beta ** n_c), summing to the number of classes.
 
-    No library ships these weights for Keras, hence the formula here.
+    No library ships these weights for Keras, hence the formula here. Only
+    their ratios matter: the harness scales them to average 1 over the
+    training fold (Strategy.class_weights), where LDAM-DRW keeps them as they are.
     """
     classes = np.unique(y_train)
     counts = np.array([(y_train == c).sum() for c in classes], dtype=float)
@@ -85,7 +88,8 @@ class EffectiveNumber(DeferrableWeights):
     name = "effective-number"
     description = f"class weights from the effective number of samples (+focal: class-balanced focal); {_DEFERRED_TEXT}"
     reference = "Cui et al. 2019, Class-Balanced Loss Based on Effective Number of Samples"
-    version = 1
+    version = 2  # 2: the loss is sum(w*l)/B as in Cui et al.'s code and Keras's class_weight=
+    corrects_prior = True
     parameters = {
         "beta": Parameter(Tunable((0.9, 0.99, 0.999, 0.9999)), Bounds(0.0, 1.0, high_inclusive=False)),  # 1: 0/0
         "deferred": DEFERRED,

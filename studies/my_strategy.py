@@ -31,13 +31,15 @@ class LogInverseWeights(StrategyPart):
     Unlike inverse frequency, the weights are capped at 1 / ln(c) however rare
     a class is, so a class with a handful of samples does not dominate the
     loss; c near 1 weighs rare classes most, large c approaches no weighting.
-    The harness scales each batch's weights to mean 1, so only ratios matter.
+    The harness scales the weights to average 1 over the training fold and
+    reduces the loss as Keras's class_weight= does, so only ratios matter.
     """
 
     name = "log-inverse-weights"
     description = "class weights 1 / ln(c + share of the class in the training fold), capped at 1 / ln(c)"
     reference = "Paszke et al. 2016, ENet: A Deep Neural Network Architecture for Real-Time Semantic Segmentation"
-    version = 1
+    version = 2  # 2: weights as Keras's class_weight= applies them (imbalance-bench protocol 3)
+    corrects_prior = True
     parameters = {"c": Parameter(Tunable((1.02, 1.1, 1.5)), Bounds(1.0, 10.0, low_inclusive=False))}
 
     def class_weight(self, hp: Any, y_train: np.ndarray) -> dict[int, float]:

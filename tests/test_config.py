@@ -26,8 +26,14 @@ def test_fingerprint_ignores_name_and_output_but_not_budget():
     assert base.fingerprint() != build_config({}, {"epochs": 3}).fingerprint()
 
 
-def test_tuner_seed_is_never_zero():
-    assert build_config({"seed": 0}, {}).protocol.training.tuner_seed != 0
+def test_tuner_seeds_are_never_zero():
+    protocol = build_config({"seed": 0, "search_seed": 0}, {}).protocol
+    assert all(protocol.tuner_seed(d, s) != 0 for d in ("digits-lt", "") for s in range(50))
+
+
+def test_the_search_seed_is_a_setting_of_the_study():
+    assert build_config({}, {"search_seed": 2}).protocol.search_seed == 2
+    assert build_config({}, {"search_seed": 2}).fingerprint() != build_config({}, {}).fingerprint()
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-trials", type=int, dest="max_trials")
     run.add_argument("--epochs", type=int)
     run.add_argument("--seeds", type=int, help="repetitions per strategy")
+    run.add_argument(
+        "--search-seed", type=int, dest="search_seed", help="another value: an independent replicate of every search"
+    )
     run.add_argument("--name", help="study name (default: from the study file, else 'default')")
     run.add_argument("--out", help="output folder (default runs/<name>)")
     run.add_argument("--workers", type=int, help="local worker processes, each with its share of CPU threads or a GPU")

@@ -8,6 +8,7 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
+from bench.config import THIN_VALIDATION
 from bench.storage.store import Store
 
 # split key in class_counts -> (its name in a sentence, what scores on it do with a class it lacks)
@@ -33,7 +34,7 @@ def status_text(directory: Path) -> str:
             lines.append(f"  {row['status']:<8} {row['dataset']} / {row['strategy']} / seed {row['seed']}{error}")
     for row in failed_searches:
         lines.append(f"  tuning failed for {row['dataset']} / {row['strategy']}: {row['error']}")
-    return "\n".join(lines + absent_classes(cells, class_names))
+    return "\n".join(lines + absent_classes(cells, class_names) + thin_validation_classes(cells, class_names))
 
 
 def absent_classes(cells: list[sqlite3.Row], class_names: dict[str, list[str]]) -> list[str]:
@@ -62,6 +63,32 @@ def absent_classes(cells: list[sqlite3.Row], class_names: dict[str, list[str]]) 
                 f"  {dataset}: class '{name}' has no {where} samples in seed{'s' if len(found) > 1 else ''} "
                 f"{', '.join(map(str, sorted(found)))} ({effect})"
             )
+    return lines
+
+
+def thin_validation_classes(cells: list[sqlite3.Row], class_names: dict[str, list[str]]) -> list[str]:
+    """One line per (dataset, class) with 1 to THIN_VALIDATION - 1 validation rows in some finished seed.
+
+    Validation macro-F1 chooses the trial and the kept epoch; a class judged on
+    one or two rows moves it in large steps, so selection rests on those rows.
+    """
+    seeds: dict[tuple[str, int], dict[int, int]] = {}
+    for row in cells:
+        if row["status"] == "done" and row["class_counts"]:
+            for label, count in enumerate(json.loads(row["class_counts"]).get("val", [])):
+                if 0 < count < THIN_VALIDATION:
+                    found = seeds.setdefault((row["dataset"], label), {})
+                    found[row["seed"]] = min(found.get(row["seed"], count), count)  # the fewest any cut gave it
+    lines = []
+    for (dataset, label), found in seeds.items():
+        names = class_names.get(dataset, [])
+        name = names[label] if label < len(names) else str(label)
+        where = ", ".join(f"{seed} ({n})" for seed, n in sorted(found.items()))
+        lines.append(
+            f"  {dataset}: class '{name}' has fewer than {THIN_VALIDATION} validation samples in "
+            f"seed{'s' if len(found) > 1 else ''} {where}: "
+            'tuning and early stopping judge it on single rows (tuning = "cv[k=3]" averages over folds)'
+        )
     return lines
 
 

@@ -174,7 +174,7 @@ class Runner:
         config = self.study.config
         by_search: dict[int, list[Cell]] = {}
         for cell in cells:
-            by_search.setdefault(config.protocol.search_seed(cell.seed), []).append(cell)
+            by_search.setdefault(config.protocol.search_of(cell.seed), []).append(cell)
         for seed, mine in by_search.items():
             best = self.store.best_hyperparameters(self.search_key(dataset, strategy, seed))
             if best is not None:
@@ -276,7 +276,7 @@ class Runner:
     def queue_posthoc(self, dataset: str, strategy: str, base: str, cells: list[Cell]) -> None:
         """Score `base`'s stored logits of each seed with the post-hoc strategy: cell tasks that train nothing."""
         for cell in cells:
-            key = self.search_key(dataset, strategy, self.study.config.protocol.search_seed(cell.seed))
+            key = self.search_key(dataset, strategy, self.study.config.protocol.search_of(cell.seed))
             best = self.store.best_hyperparameters(key)
             if best is None:
                 best = self.store.best_hyperparameters(self.search_key(dataset, base, key.seed))

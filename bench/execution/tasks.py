@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +94,16 @@ def search_task(
     """
     protocol, strategy = study.config.protocol, study.strategies[strategy_name]
     tuning_seed = seed or shared_tuning_seed(study, dataset, strategy_name)
+    options = replace(protocol.training, tuner_seed=protocol.tuner_seed(dataset, seed))
     arrays, _, _ = fold_data(study, dataset, strategy, tuning_seed)
     hypermodel = ImbalanceHyperModel(
-        study.models[dataset].builder, strategy, arrays, tuning_seed, protocol.training, on_fit_end=on_trial_end
+        study.models[dataset].builder, strategy, arrays, tuning_seed, options, on_fit_end=on_trial_end
     )
     started = time.perf_counter()
     try:
         result = search(
             hypermodel,
-            protocol.training,
+            options,
             directory=directory / "tuner",
             project=project_name(dataset, strategy_name, seed),
             folds=cv_folds(study, dataset, tuning_seed, protocol.cv_folds) if protocol.cv_folds else (),

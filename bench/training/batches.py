@@ -19,11 +19,11 @@ class EpochBatches(keras.utils.PyDataset):
     Class weights travel as per-sample weights in the batches, the one way
     that reaches the loss on every backend at every epoch (a weight switched
     on mid-training, as deferred re-weighting does, would be invisible to a
-    step JAX traced earlier). Each batch's weights are scaled to mean 1, so
-    the loss is the weighted mean sum(w*l)/sum(w) of Cao et al.'s reference
-    code and the effective learning rate does not jump when weights switch on.
-    Keras takes it as it is on JAX and PyTorch; on TensorFlow it goes through
-    bench.training.tf_input, which yields the same batches.
+    step JAX traced earlier). Keras reduces them as its `class_weight=` does,
+    sum(w*l)/B; weights marked `per_batch` (LDAM-DRW, as in its reference
+    code) are scaled to mean 1 in each batch, giving sum(w*l)/sum(w). Keras
+    takes the batches as they are on JAX and PyTorch; on TensorFlow they go
+    through bench.training.tf_input, which yields the same batches.
     """
 
     def __init__(
@@ -53,7 +53,8 @@ class EpochBatches(keras.utils.PyDataset):
             return self.x[rows], self.y_onehot[rows]
         if self.epoch >= self.weights.start:
             per_sample = self.weights.vector[self.y[rows]]
-            per_sample = per_sample / per_sample.mean()
+            if self.weights.per_batch:
+                per_sample = per_sample / per_sample.mean()
         else:
             per_sample = np.ones(len(rows))
         return self.x[rows], self.y_onehot[rows], per_sample.astype("float32")

@@ -128,6 +128,10 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
             self.not_applicable = str(exc)
             raise
 
+    def first_kept_epoch(self) -> int:
+        """The first epoch (0-based) every fit of this search may keep: min_epochs, or the latest deferred start."""
+        return max(self.options.min_epochs, self.strategy.latest_weights_start(self.options.epochs))
+
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         keras.backend.clear_session()
         forget_dead_custom_gradients()
@@ -182,7 +186,9 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         scale = math.ceil(len(fold.y_train) / batch_size) / len(batches) if self.options.budget == "steps" else 1.0
         kwargs["epochs"] = max(1, round(kwargs["epochs"] * scale))
         patience, min_epochs = max(1, round(self.options.patience * scale)), round(self.options.min_epochs * scale)
-        weights = strategy.class_weights(hp, fold.y_train, fold.num_classes, kwargs["epochs"])
+        # Deferred weights start at a fraction of the study's budget, not of a hyperband round's.
+        budget = max(1, round(self.options.epochs * scale))
+        weights = strategy.class_weights(hp, fold.y_train, fold.num_classes, budget)
         batches.weights = weights
         self.samples_per_epoch = len(batches.order)
         self.monitor = ValidationMetrics(fold.x_val, fold.y_val, fold.num_classes, self.live_class_names)

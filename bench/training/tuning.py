@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import io
+import json
 import logging
 import math
 import shutil
@@ -61,7 +63,7 @@ class ScoredAsKept:
 
 
 class WithoutCheckpoints:
-    """Trials fit without keras-tuner's checkpoints (a mixin for RandomSearch and BayesianOptimization).
+    """Trials fit without keras-tuner's checkpoints (a mixin for random search and Bayesian optimisation).
 
     keras-tuner's run_trial saves the weights at every improving epoch, 21 ms
     a save (13% of a small trial's fit), and adds a callback with per-batch
@@ -95,16 +97,87 @@ class CrossValidated:
         return scores
 
 
-class RandomSearch(CrossValidated, ScoredAsKept, WithoutCheckpoints, keras_tuner.RandomSearch):
+def draw_seed(search: int, trial: int, attempt: int, name: str) -> int:
+    """The seed of one hyperparameter's draw: a function of the search's seed, the trial, and the name alone."""
+    text = json.dumps([search, trial, attempt, name])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+class PairedDraws:
+    """Random draws by name (a mixin for keras-tuner's oracles): common random numbers across strategies.
+
+    keras-tuner draws every value of a trial from one counter, so a strategy's
+    own knobs shift every later draw, and baseline and class-weight try
+    different models. Here trial i's value of each hyperparameter is drawn
+    from (search seed, i, its name): trial i of every strategy's search of one
+    (dataset, seed) gets the same layers, units, dropout, learning rate and
+    batch size, and a strategy's own knobs, named by their part, have streams
+    of their own. A draw that repeats an earlier trial is redrawn (a new
+    attempt), as keras-tuner does. Random search uses it for every trial,
+    Bayesian optimisation for its initial random points, Hyperband for each
+    bracket's random candidates.
+    """
+
+    seed: int
+    hyperparameters: keras_tuner.HyperParameters
+    _max_collisions: int
+    _trial_index = 0
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        self._trial_index = int(trial_id)  # keras-tuner numbers trials 0, 1, ... in order, also on resume
+        return super().populate_space(trial_id)  # type: ignore[misc]
+
+    def _random_values(self) -> dict[str, Any] | None:
+        for attempt in range(self._max_collisions + 1):
+            hps = keras_tuner.HyperParameters()
+            for hp in self.hyperparameters.space:
+                hps.merge([hp])
+                if hps.is_active(hp):
+                    hps.values[hp.name] = hp.random_sample(draw_seed(self.seed, self._trial_index, attempt, hp.name))
+            if not self._duplicate(hps.values):  # type: ignore[attr-defined]
+                return hps.values
+        return None
+
+
+class PairedRandomSearchOracle(PairedDraws, keras_tuner.oracles.RandomSearchOracle):
     pass
 
 
-class BayesianOptimization(CrossValidated, ScoredAsKept, WithoutCheckpoints, keras_tuner.BayesianOptimization):
+class PairedBayesianOracle(PairedDraws, keras_tuner.oracles.BayesianOptimizationOracle):
     pass
+
+
+class KeptEpochHyperbandOracle(PairedDraws, keras_tuner.oracles.HyperbandOracle):
+    """Hyperband whose shortest round runs past `shortest - 1` epochs (the first epoch a run may keep).
+
+    keras-tuner's brackets start at max_epochs / factor ** k down to one epoch:
+    at 30 epochs, rounds of 2, 4 and 10, too short for early stopping to start
+    at `min_epochs` or for deferred weights to switch on, so a trial would be
+    scored on an epoch the final run could never keep. Brackets whose first
+    round is shorter than `shortest` are dropped (keras-tuner's own `min_epochs`
+    attribute, set before it counts its brackets); the longest bracket is plain
+    random search over the full budget, which the protocol scores as the final run.
+    """
+
+    def __init__(self, *args: Any, shortest: int, **kwargs: Any) -> None:
+        self.shortest = shortest
+        super().__init__(*args, **kwargs)
+
+    def _get_num_brackets(self) -> int:
+        self.min_epochs = min(max(self.shortest, 1), self.max_epochs)
+        return super()._get_num_brackets()
+
+
+class Search(CrossValidated, ScoredAsKept, WithoutCheckpoints, keras_tuner.Tuner):
+    """The tuner of random search and Bayesian optimisation (the oracle decides which): keras-tuner's own
+    RandomSearch and BayesianOptimization classes add nothing but building their oracle."""
 
 
 class Hyperband(ScoredAsKept, keras_tuner.Hyperband):
-    pass
+    """keras-tuner's Hyperband tuner (continuing trials from their checkpoints) over a given oracle."""
+
+    def __init__(self, hypermodel: ImbalanceHyperModel, oracle: keras_tuner.Oracle, **kwargs: Any) -> None:
+        keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)  # Hyperband's builds its own
 
 
 def make_tuner(
@@ -116,12 +189,9 @@ def make_tuner(
     fixed: dict[str, Any] | None = None,
 ) -> keras_tuner.Tuner:
     """keras-tuner's tuner of the options' kind; `fixed` hyperparameters are held (a staged search's model stage)."""
-    common: dict[str, Any] = {
+    oracle_arguments: dict[str, Any] = {
         "objective": keras_tuner.Objective(OBJECTIVE, "max"),
         "seed": options.tuner_seed,
-        "directory": str(directory),
-        "project_name": project,
-        "overwrite": False,
         # keras-tuner raises after 3 failed trials in a row, dropping the record of all
         # of them; here every trial runs and is recorded, and no success means no winner.
         "max_consecutive_failed_trials": 1_000_000,
@@ -131,12 +201,17 @@ def make_tuner(
         for name, value in fixed.items():
             if not name.startswith("tuner/"):  # hyperband's own bookkeeping of the trial it came from
                 held.Fixed(name, value)
-        common.update(hyperparameters=held, tune_new_entries=True)
+        oracle_arguments.update(hyperparameters=held, tune_new_entries=True)
+    where = {"directory": str(directory), "project_name": project, "overwrite": False}
     if options.tuner == "hyperband":
-        return Hyperband(hypermodel, max_epochs=options.epochs, factor=3, **common)
+        shortest = hypermodel.first_kept_epoch() + 1  # a round must reach an epoch its fit may keep
+        oracle = KeptEpochHyperbandOracle(max_epochs=options.epochs, factor=3, shortest=shortest, **oracle_arguments)
+        return Hyperband(hypermodel, oracle, **where)
     if options.tuner == "bayesian":
-        return BayesianOptimization(hypermodel, max_trials=options.max_trials, **common)
-    return RandomSearch(hypermodel, max_trials=options.max_trials, **common)
+        oracle = PairedBayesianOracle(max_trials=options.max_trials, **oracle_arguments)
+        return Search(oracle=oracle, hypermodel=hypermodel, **where)
+    oracle = PairedRandomSearchOracle(max_trials=options.max_trials, **oracle_arguments)
+    return Search(oracle=oracle, hypermodel=hypermodel, **where)
 
 
 @contextlib.contextmanager

@@ -29,12 +29,16 @@ def test_classes_a_fold_lacks_are_named_with_their_seeds(tmp_path):
         "  toy: class 'b' has no validation samples in seed 2 (scores on validation count it as 0)",
         "  toy: class 'c' has no validation samples in seeds 1, 3 (scores on validation count it as 0)",
         "  toy: class 'c' has no test samples in seed 2 (test scores count it as 0)",
+        "  toy: class 'b' has fewer than 3 validation samples in seeds 1 (2), 3 (2): tuning and early stopping "
+        'judge it on single rows (tuning = "cv[k=3]" averages over folds)',
+        "  toy: class 'c' has fewer than 3 validation samples in seed 2 (1): tuning and early stopping "
+        'judge it on single rows (tuning = "cv[k=3]" averages over folds)',
     ], "once per dataset, fold and class; a failed cell's counts (seed 3's test) are not results"
 
 
 def test_a_study_whose_folds_hold_every_class_names_none(tmp_path):
     study = fake_study(tmp_path / "study")
-    assert "has no" not in status_text(study)
+    assert "has no" not in status_text(study) and "fewer than" not in status_text(study)
 
 
 def test_status_answers_without_scikit_learn_or_keras(tiny_study):

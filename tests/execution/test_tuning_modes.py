@@ -87,3 +87,20 @@ def test_bad_tuning_settings_are_one_line(tmp_path, capsys, flags, message):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "bad").exists()
+
+
+def test_per_seed_searches_are_paired_across_strategies_and_independent_across_seeds(tmp_path):
+    """Read from the stored trials: within a seed trial i of every strategy tries the same model; seeds differ."""
+    out = tmp_path / "paired"
+    strategies = ["baseline", "stratify", "class-weight", "oversample", "focal"]
+    extra = [arg for name in strategies for arg in ("--strategy", name)]
+    assert run(out, *extra, "--tuning", "per-seed", "--max-trials", "2", "--epochs", "1") == 0
+    drawn: dict[tuple[str, int], list[dict]] = {}
+    for trial in rows(out, "trials"):
+        drawn.setdefault((trial["strategy"], trial["seed"]), []).append(json.loads(trial["hyperparameters"]))
+    model_knobs = set(drawn[("baseline", 1)][0])  # baseline has no knobs of its own
+    for seed in (1, 2):
+        for name in strategies:
+            model = [{k: v for k, v in hp.items() if k in model_knobs} for hp in drawn[(name, seed)]]
+            assert model == drawn[("baseline", seed)], f"{name} tried other models than baseline on seed {seed}"
+    assert drawn[("baseline", 1)] != drawn[("baseline", 2)], "the seeds' searches draw their own candidates"

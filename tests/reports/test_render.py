@@ -194,6 +194,20 @@ def test_classes_absent_from_a_split_are_named(uneven_report):
     ) in data
 
 
+def test_classes_with_one_or_two_validation_rows_are_named_with_what_that_does_to_selection(tmp_path):
+    directory = fake_study(tmp_path, seeds=(1, 2))
+    store = Store.open_existing(directory)
+    try:
+        for key, val in (("toy-baseline-1", [5, 1, 2]), ("toy-oversample-1", [5, 2, 2]), ("toy-baseline-2", [5, 5, 0])):
+            counts = {"train": [50, 10, 2], "val": val, "test": [10, 10, 10]}
+            store.db.execute("UPDATE cells SET class_counts=? WHERE key=?", (json.dumps(counts), key))
+    finally:
+        store.close()
+    data = build(directory)[0].split("### Data")[1].split("| class |")[0]
+    assert "Classes with fewer than 3 validation rows in some finished cells: b (seed 1: 1); c (seed 1: 2)." in data
+    assert 'trials tie; `tuning = "cv[k=3]"` scores trials over three folds' in data
+
+
 def test_partial_study_renders_and_says_what_is_missing(tmp_path):
     directory = fake_study(tmp_path, unfinished=2)
     markdown, html = build(directory)

@@ -15,6 +15,7 @@ from reports.stats import (
     mean_ranks,
     nemenyi_critical_difference,
     paired_test,
+    probability_of_outperforming,
     rank_block,
     verdict,
 )
@@ -154,3 +155,21 @@ def test_a_strategy_missing_a_dataset_is_not_ranked_across_datasets():
 def test_critical_difference_uses_demsar_q_values(k, q_alpha):
     n = 12
     assert nemenyi_critical_difference(k, n) == pytest.approx(q_alpha * math.sqrt(k * (k + 1) / (6 * n)), abs=2e-3)
+
+
+def test_probability_of_outperforming_counts_ties_half_with_a_wilson_interval():
+    share, low, high = probability_of_outperforming(np.array([0.1, 0.2, 0.0, -0.1, 0.3]))
+    assert share == pytest.approx(3.5 / 5)
+    z = stats.norm.ppf(0.975)  # Wilson (1927) by hand for p = 0.7, n = 5
+    centre = (0.7 + z**2 / 10) / (1 + z**2 / 5)
+    half = z / (1 + z**2 / 5) * math.sqrt(0.7 * 0.3 / 5 + z**2 / 100)
+    assert (low, high) == pytest.approx((centre - half, centre + half))
+    assert probability_of_outperforming(np.array([0.1, 0.2]), higher_is_better=False)[0] == 0.0, "a lower ECE wins"
+    assert probability_of_outperforming(np.array([0.1] * 5))[1:] == pytest.approx((0.566, 1.0), abs=1e-3)
+
+
+def test_the_comparison_with_baseline_gives_the_probability_of_outperforming():
+    rows = [{"dataset": "d", "strategy": "baseline", "seed": s, "ece": 0.1} for s in range(4)]
+    rows += [{"dataset": "d", "strategy": "calibrated", "seed": s, "ece": 0.1 - 0.01 * (s > 0)} for s in range(4)]
+    row = compare_to_baseline(pd.DataFrame(rows), "ece", higher_is_better=False).iloc[0]
+    assert row.p_better == pytest.approx(3.5 / 4) and row.p_better_low < row.p_better < row.p_better_high

@@ -3,6 +3,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+from bench.config import PROTOCOL
 from bench.errors import UserError
 from bench.records import Cell, CellResult, SearchKey, SearchOutcome
 from bench.storage.store import SCHEMA_VERSION, Store, from_blob, study_finished, to_blob
@@ -177,7 +178,24 @@ def test_a_store_of_the_first_protocol_is_reported_but_never_resumed(tmp_path):
     assert store.meta("protocol") == "1" and write_report(store, directory).is_file()
     fingerprint = store.meta("fingerprint")
     store.close()
-    with pytest.raises(UserError, match="holds results of evaluation protocol 1, this imbalance-bench runs protocol 2"):
+    with pytest.raises(
+        UserError, match=f"holds results of evaluation protocol 1, this imbalance-bench runs protocol {PROTOCOL}"
+    ):
+        Store.for_study(directory, {"name": "t"}, fingerprint, overwrite=False)
+
+
+def test_a_store_of_protocol_2_is_reported_but_never_resumed_into_a_mix(tmp_path):
+    from reports import write_report
+    from tests.conftest import fake_study
+
+    directory = fake_study(tmp_path / "v2")
+    store = Store.open_existing(directory)
+    store.db.execute("UPDATE meta SET value='2' WHERE key='protocol'")
+    store.db.commit()
+    assert write_report(store, directory).is_file()
+    fingerprint = store.meta("fingerprint")
+    store.close()
+    with pytest.raises(UserError, match="holds results of evaluation protocol 2, this imbalance-bench runs protocol 3"):
         Store.for_study(directory, {"name": "t"}, fingerprint, overwrite=False)
 
 

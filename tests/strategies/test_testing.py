@@ -120,6 +120,7 @@ def refusing(self: StrategyPart, train_counts: np.ndarray) -> str:
             r"^Example: hooks: Example.class_weight takes \(self, y_train\); keep StrategyPart's \(self, hp, y_train\)",
         ),
         (declared(skip=refusing), {}, r"^Example: skip: refuses the check's fold \(training counts \[30, 9, 6\]\)"),
+        (declared(corrects_prior="yes"), {}, r"^Example: declaration: corrects_prior must be True or False, got 'yes'"),
     ],
     ids=[
         "not-a-subclass",
@@ -135,6 +136,7 @@ def refusing(self: StrategyPart, train_counts: np.ndarray) -> str:
         "value-out-of-bounds",
         "hook-signature",
         "skip-refuses",
+        "corrects-prior-not-bool",
     ],
 )
 def test_a_badly_declared_strategy_fails_naming_the_declaration(cls, params, message):

@@ -209,10 +209,12 @@ def test_fold_normalization_uses_training_statistics_and_survives_a_constant_fea
     np.testing.assert_allclose(normalised, [[1.0, 0.0, 2.0]], atol=1e-5)
 
 
-def test_deferred_weights_reach_the_batches_from_their_epoch_on_as_a_weighted_mean():
+@pytest.mark.parametrize("per_batch", [False, True])
+def test_deferred_weights_reach_the_batches_from_their_epoch_on(per_batch):
+    """As Keras's class_weight= (the weights as given), or scaled to mean 1 per batch (LDAM-DRW's sum(w*l)/sum(w))."""
     from strategies.base import ClassWeights
 
-    weights = ClassWeights(np.array([1.0, 2.0, 6.0]), start=2)
+    weights = ClassWeights(np.array([1.0, 2.0, 6.0]), start=2, per_batch=per_batch)
     batches = EpochBatches(X, Y, 3, 20, lambda rng: rng.permutation(len(Y)), seed=1, weights=weights)
     for epoch in range(4):
         batches.on_epoch_end()
@@ -223,7 +225,7 @@ def test_deferred_weights_reach_the_batches_from_their_epoch_on_as_a_weighted_me
                 assert np.all(per_sample == 1.0)
             else:
                 expected = weights.vector[onehot.argmax(1)]
-                np.testing.assert_allclose(per_sample, expected / expected.mean(), rtol=1e-6)
+                np.testing.assert_allclose(per_sample, expected / expected.mean() if per_batch else expected, rtol=1e-6)
 
 
 class EpochRecordingBatches(EpochBatches):
@@ -253,7 +255,7 @@ def test_batches_know_their_epoch_on_every_backend(first_epoch):
 def fitted(strategy: str, fold: FoldData, epochs: int = 4, min_epochs: int = 0) -> tuple[list[np.ndarray], object]:
     _, builder = resolve_model("mlp", X.shape[1:])
     hypermodel = ImbalanceHyperModel(
-        builder, resolve(strategy), fold, 1, TrainingOptions(patience=50, min_epochs=min_epochs)
+        builder, resolve(strategy), fold, 1, TrainingOptions(epochs=epochs, patience=50, min_epochs=min_epochs)
     )
     hp = keras_tuner.HyperParameters()
     model = hypermodel.build(hp)
@@ -337,3 +339,39 @@ def test_a_budget_in_steps_gives_every_strategy_as_many_optimiser_steps(fold, bu
         steps[strategy] = history.optimiser_steps
     assert steps["baseline"] == 6 * 2, "45 training rows in batches of 32"
     assert steps["oversample[target=1.0]"] == (12 if budget == "steps" else 6 * 3), "90 oversampled rows: 3 batches"
+
+
+@pytest.mark.parametrize("strategy", ["class-weight[exponent=1.0]", "effective-number[beta=0.99]"])
+def test_class_weights_give_the_loss_that_keras_class_weight_gives(fold, strategy):
+    """On every backend: one fixed batch (mostly the head class) scores as model.fit(class_weight=...) scores it.
+
+    That is sum(w*l)/B with weights averaging 1 over the training fold; a
+    batch renormalised to mean weight 1 (sum(w*l)/sum(w)) would score higher here.
+    """
+    from bench.training.hypermodel import fit_inputs
+
+    resolved = resolve(strategy)
+    hp = keras_tuner.HyperParameters()
+    resolved.declare(hp)
+    weights = resolved.class_weights(hp, fold.y_train, 3, epochs=1)
+    assert weights.vector[fold.y_train].mean() == pytest.approx(1.0)
+    rows = np.concatenate([np.flatnonzero(fold.y_train == 0)[:15], np.flatnonzero(fold.y_train == 2)[:1]])
+
+    def loss_of_one_batch(**data):
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input(X.shape[1:]), keras.layers.Flatten(), keras.layers.Dense(3)])
+        model.compile(optimizer=keras.optimizers.SGD(0.0), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+        return model.fit(**data, epochs=1, verbose=0).history["loss"][0]
+
+    batches = EpochBatches(fold.x_train, fold.y_train, 3, len(rows), lambda rng: rows, seed=1, weights=weights)
+    data, callbacks = fit_inputs(batches)
+    ours = loss_of_one_batch(**data, callbacks=callbacks)
+    keras_own = loss_of_one_batch(
+        x=fold.x_train[rows],
+        y=np.eye(3, dtype="float32")[fold.y_train[rows]],
+        batch_size=len(rows),
+        shuffle=False,
+        class_weight={c: float(w) for c, w in enumerate(weights.vector)},
+    )
+    assert ours == pytest.approx(keras_own, rel=1e-5)
+    assert weights.vector[fold.y_train[rows]].mean() < 0.9, "a batch whose weights do not average 1"

@@ -1,3 +1,4 @@
+import keras_tuner
 import numpy as np
 import pytest
 
@@ -5,7 +6,7 @@ from bench.config import TrainingOptions
 from bench.training.callbacks import OBJECTIVE, kept_scores
 from bench.training.hypermodel import FoldData, ImbalanceHyperModel
 from bench.training.models import resolve_model
-from bench.training.tuning import search
+from bench.training.tuning import KeptEpochHyperbandOracle, PairedRandomSearchOracle, search
 from strategies import resolve
 
 RNG = np.random.default_rng(1)
@@ -40,5 +41,63 @@ def test_each_trial_is_scored_at_the_epoch_its_fit_keeps(tuner, tmp_path):
     scored = sorted(t.objective for t in result.trials)
     kept = sorted(kept_scores(h)[OBJECTIVE] for h in hypermodel.histories if len(h.epoch) > 0)
     assert scored == pytest.approx(kept)
-    assert all(h.kept_epoch >= 3 or h.kept_epoch == h.epoch[-1] for h in hypermodel.histories)
+    assert all(h.kept_epoch >= 3 for h in hypermodel.histories), "no trial is scored before min_epochs"
     assert isinstance(result.best, dict) and "learning_rate" in result.best
+
+
+def candidates(seed: int, own_knob: bool, trials: int = 5) -> list[dict]:
+    """The values a paired random search draws for a space like the MLP's, with or without a strategy's knob."""
+    oracle = PairedRandomSearchOracle(objective=keras_tuner.Objective(OBJECTIVE, "max"), max_trials=trials, seed=seed)
+    hp = oracle.hyperparameters
+    hp.Int("units", 8, 256)
+    if own_knob:  # declared between the model's knobs, as a strategy's are
+        hp.Choice("class_weight_exponent", [0.5, 0.75, 1.0])
+    hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
+    hp.Choice("batch_size", [16, 32, 64])
+    return [oracle.populate_space(str(i))["values"] for i in range(trials)]
+
+
+def test_trial_i_of_every_strategy_draws_the_same_model_hyperparameters():
+    plain, with_knob = candidates(7, False), candidates(7, True)
+    for mine, theirs in zip(plain, with_knob, strict=True):
+        assert mine == {k: v for k, v in theirs.items() if k != "class_weight_exponent"}
+    assert len({c["learning_rate"] for c in plain}) == 5, "the trials of one search differ"
+    assert {c["class_weight_exponent"] for c in with_knob} > {1.0}, "the strategy's knob is drawn too"
+
+
+def test_searches_of_different_seeds_draw_different_candidates():
+    assert candidates(7, False) != candidates(8, False)
+    assert candidates(7, False) == candidates(7, False), "and the same seed draws the same again (resume)"
+
+
+def test_search_seeds_are_independent_per_dataset_and_seed_and_never_zero():
+    from bench.config import Protocol
+
+    first, other = Protocol(search_seed=1), Protocol(search_seed=2)
+    seeds = {first.tuner_seed(d, s) for d in ("a", "b") for s in (0, 1, 2)} | {other.tuner_seed("a", 1)}
+    assert len(seeds) == 7 and 0 not in seeds
+    assert first.tuner_seed("a", 1) == Protocol(search_seed=1, epochs=3).tuner_seed("a", 1)
+
+
+def bracket_rounds(max_epochs: int, shortest: int) -> list[int]:
+    oracle = KeptEpochHyperbandOracle(
+        objective=keras_tuner.Objective(OBJECTIVE, "max"), max_epochs=max_epochs, factor=3, shortest=shortest
+    )
+    return [oracle._get_epochs(bracket, 0) for bracket in range(oracle._get_num_brackets())]
+
+
+def test_hyperband_rounds_reach_the_first_epoch_a_run_may_keep():
+    assert bracket_rounds(30, 1) == [30, 10, 4, 2], "keras-tuner's own brackets"
+    assert bracket_rounds(30, 11) == [30], "min_epochs 10: only rounds that can keep an epoch"
+    assert bracket_rounds(200, 21) == [200, 67, 23]
+    assert bracket_rounds(5, 40) == [5], "past the budget: the final run's own length"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "first"), [("baseline", 10), ("ldam-drw", 24), ("class-weight[deferred=0.5]", 15)]
+)
+def test_the_first_epoch_a_search_may_keep_counts_the_latest_deferred_start(strategy, first):
+    hypermodel = ImbalanceHyperModel(
+        resolve_model("mlp", (6,)).builder, resolve(strategy), None, 1, TrainingOptions(epochs=30, min_epochs=10)
+    )
+    assert hypermodel.first_kept_epoch() == first
