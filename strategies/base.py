@@ -89,6 +89,9 @@ HOOKS: dict[str, str] = {
 }
 
 
+_DERIVED_PRIOR: set[type] = set()  # parts whose corrects_prior was derived from their hooks, not declared
+
+
 class StrategyPart:
     """One family's contribution; every hook defaults to "no change".
 
@@ -118,8 +121,10 @@ class StrategyPart:
         if "hooks" in vars(cls):
             raise TypeError(f"{cls.__name__}: hooks come from the methods it overrides (strategies.base.HOOKS)")
         cls.hooks = derived_hooks(cls)
-        if not any("corrects_prior" in vars(base) for base in cls.__mro__ if base is not StrategyPart):
+        declared = (base for base in cls.__mro__ if "corrects_prior" in vars(base) and base is not StrategyPart)
+        if all(base in _DERIVED_PRIOR for base in declared):
             cls.corrects_prior = bool(cls.hooks & {"weights", "data"})
+            _DERIVED_PRIOR.add(cls)
 
     def __init__(self, **params: Param) -> None:
         self.params = params

@@ -507,3 +507,21 @@ def test_a_users_file_is_imported_only_when_named(tmp_path, monkeypatch):
     assert resolve("stratify").name == "stratify"
     with pytest.raises(UserError, match=r"^cannot import strategy module loud.py: RuntimeError: imported$"):
         resolve("loud.py:Anything")
+
+
+def test_a_part_that_weights_or_resamples_corrects_the_prior_unless_it_declares_otherwise():
+    from strategies.splitting import Stratify
+    from strategies.weighting import ClassWeight
+
+    class StratifiedWeights(Stratify):  # derived from a part that corrects nothing, with weights of its own
+        def class_weight(self, hp, y_train):
+            return {0: 1.0}
+
+    class NotACorrection(ClassWeight):
+        corrects_prior = False
+
+    class Inherits(NotACorrection):
+        pass
+
+    assert StratifiedWeights.corrects_prior and not Stratify.corrects_prior
+    assert not NotACorrection.corrects_prior and not Inherits.corrects_prior, "a declaration is inherited"
