@@ -350,6 +350,11 @@ class Strategy:
         return next((reason for part in self.parts if (reason := part.skip(train_counts))), None)
 
     @property
+    def adds_callbacks(self) -> bool:
+        """Whether a part watches training with callbacks, which may change the model as it trains."""
+        return any(overrides(type(part), "callbacks") for part in self.parts)
+
+    @property
     def posthoc_part(self) -> StrategyPart | None:
         return next((p for p in self.parts if "posthoc" in p.hooks), None)
 

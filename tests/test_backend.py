@@ -27,6 +27,8 @@ from bench.errors import UserError
 from bench.storage.store import Store
 from tests.conftest import TINY
 
+pytestmark = pytest.mark.backend
+
 MISSING_JAX = "import sys; sys.modules['jax'] = None; from bench.commands.cli import main; sys.exit(main(sys.argv[1:]))"
 
 

@@ -121,19 +121,30 @@ class Runner:
                 self.progress.cell_done(cell.dataset, cell.strategy, cell.seed, f"skipped: {reason}")
 
     def pending_groups(self) -> list[tuple[str, str, list[Cell]]]:
-        """(dataset, strategy, unfinished cells) in study order; post-hoc strategies after the rest."""
+        """(dataset, strategy, unfinished cells of one search) in study order; post-hoc strategies after the rest.
+
+        The searches of one (dataset, seed) come together, strategy after
+        strategy: their trials try the same models (paired draws), so a
+        worker reuses the models it compiled for one strategy in the next
+        (bench.training.compiled).
+        """
         status = {row["key"]: row["status"] for row in self.store.cells()}
         order = sorted(self.study.strategies, key=lambda name: self.reused_base(name) is not None)
+        protocol = self.study.config.protocol
+        searches = sorted({protocol.search_of(seed) for seed in protocol.seed_values})
         groups = []
         for dataset in self.study.datasets:
-            for strategy in order:
-                cells = [
-                    c
-                    for c in self.study.cells
-                    if c.dataset == dataset and c.strategy == strategy and status[c.key] not in FINAL
-                ]
-                if cells:
-                    groups.append((dataset, strategy, cells))
+            for search in searches:
+                for strategy in order:
+                    cells = [
+                        c
+                        for c in self.study.cells
+                        if (c.dataset, c.strategy) == (dataset, strategy)
+                        and protocol.search_of(c.seed) == search
+                        and status[c.key] not in FINAL
+                    ]
+                    if cells:
+                        groups.append((dataset, strategy, cells))
         return groups
 
     def run(self) -> None:

@@ -22,6 +22,7 @@ from bench.backend import feeds_one_tf_dataset, forget_dead_custom_gradients
 from bench.config import TrainingOptions
 from bench.training.batches import EpochBatches, FeedEpoch
 from bench.training.callbacks import StopOnDivergence, ValidationMetrics, early_stopping
+from bench.training.compiled import COMPILED, CompiledModels, all_layers
 from bench.training.models import FOLD_NORMALIZATION, Builder
 from bench.training.tf_input import tf_fit_arguments
 from strategies.base import NotApplicable, Strategy
@@ -73,7 +74,7 @@ def adapt_fold_normalization(model: keras.Model, x_train: np.ndarray) -> None:
     StandardScaler does, where Keras would divide a non-blank test pixel by
     1e-7. A user's model may name a layer so, applied to its inputs, to get the same.
     """
-    for layer in _all_layers(model):
+    for layer in all_layers(model):
         if isinstance(layer, keras.layers.Normalization) and layer.name == FOLD_NORMALIZATION:
             kept = {a % x_train.ndim for a in layer.axis}
             reduced = tuple(a for a in range(x_train.ndim) if a not in kept)
@@ -85,18 +86,14 @@ def adapt_fold_normalization(model: keras.Model, x_train: np.ndarray) -> None:
             layer.finalize_state()
 
 
-def _all_layers(layer: Any) -> Iterator[Any]:
-    for inner in getattr(layer, "layers", ()):
-        yield inner
-        yield from _all_layers(inner)
-
-
 class ImbalanceHyperModel(keras_tuner.HyperModel):
     """A builder + a strategy + one fold, as keras-tuner's HyperModel.
 
     build() seeds before creating weights, so a trial's result depends on its
     hyperparameters alone and not on how many trials ran before it (which
-    keeps resumed searches reproducible). fit() early-stops on validation
+    keeps resumed searches reproducible); it returns a compiled model of the
+    same structure from `compiled`, holding the new model's starting state,
+    when this process has one (bench.training.compiled). fit() early-stops on validation
     macro-F1 and records the epoch whose weights it keeps: a search scores a
     trial there (bench.training.tuning), the epoch its final run will keep.
     """
@@ -110,11 +107,13 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         options: TrainingOptions | None = None,  # the defaults: what a model built outside a study gets
         on_fit_end: Callable[[], None] | None = None,
         live_class_names: tuple[str, ...] | None = None,
+        compiled: CompiledModels = COMPILED,
     ) -> None:
         super().__init__(name=strategy.name)
         self.builder, self.strategy, self.fold, self.seed = builder, strategy, fold, seed
         self.options, self.on_fit_end = options or TrainingOptions(), on_fit_end
         self.live_class_names = live_class_names
+        self.compiled = compiled
         self.samples_per_epoch = 0
         self.compute_seconds = 0.0  # in model.fit (less the harness's own scoring), over every fit
         self.monitor: ValidationMetrics | None = None
@@ -155,7 +154,9 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
             optimizer=keras.optimizers.Adam(learning_rate),
             loss=self.strategy.loss(hp, fold.y_train, fold.num_classes),
         )
-        return model
+        if self.strategy.adds_callbacks:  # they may change the model as it trains: it is not kept
+            return model
+        return self.compiled.reuse(model)
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         """Train on the fold; the History it returns carries `kept_epoch`, the epoch whose weights the model keeps.

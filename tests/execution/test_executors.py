@@ -17,6 +17,8 @@ from bench.execution.plan import prepare
 from bench.storage.store import Store, study_finished
 from tests.conftest import run_tiny
 
+pytestmark = pytest.mark.backend
+
 
 def test_two_workers_give_the_serial_numbers(tiny_study, tmp_path, capsys):
     out = tmp_path / "parallel"

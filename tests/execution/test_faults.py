@@ -87,6 +87,7 @@ def kill_sequence(out: Path, points: list[tuple[str, int]]) -> int:
     return sum(run_killed(out, kind, when) == -signal.SIGKILL for kind, when in points)
 
 
+@pytest.mark.backend  # a resumed fit on each backend; the 24 kill points below test the store, on one
 def test_killed_at_each_kind_of_moment_then_resumed(tiny_study, tmp_path):
     out = tmp_path / "killed"
     points = [("epoch", 1), ("epoch", 2), ("store", 3), ("report", 2)]

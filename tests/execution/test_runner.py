@@ -18,6 +18,8 @@ from bench.commands.cli import main
 from bench.execution import runner, tasks
 from tests.conftest import run_tiny
 
+pytestmark = pytest.mark.backend
+
 
 def cells(directory: Path) -> list[sqlite3.Row]:
     db = sqlite3.connect(directory / "bench.sqlite")
@@ -348,3 +350,20 @@ def test_fit_and_predict_time_is_recorded_apart_from_the_harness(tiny_study):
     cost = (tiny_study / "report.md").read_text().split("### Cost")[1]
     assert "Harness overhead:" in cost
     assert re.search(r"\d+\.\d% \(\d+\.\d s outside fit/predict, \d+\.\d s inside\)", cost)
+
+
+@pytest.mark.parametrize("tuner", ["random", pytest.param("hyperband", marks=pytest.mark.slow)])
+def test_kept_compiled_models_change_no_number(tmp_path, monkeypatch, tuner):
+    """A study whose fits train kept models (bench.training.compiled) gives what one that compiles every fit gives."""
+    from bench.training.compiled import COMPILED
+
+    args = ["--profile", "smoke", "--tuner", tuner, "--tuning", "per-seed", "--seeds", "2", "--max-trials", "2"]
+    args += ["--epochs", "3", "--strategy", "baseline", "--strategy", "class-weight"]
+    COMPILED.clear()
+    with monkeypatch.context() as patched:
+        patched.setattr(COMPILED, "capacity", 0)
+        assert main(["run", *args, "--out", str(tmp_path / "new")]) == 0
+    hits = COMPILED.hits
+    assert main(["run", *args, "--out", str(tmp_path / "kept")]) == 0
+    assert COMPILED.hits > hits, "the second study trained kept models"
+    assert (tmp_path / "new" / "results.csv").read_bytes() == (tmp_path / "kept" / "results.csv").read_bytes()

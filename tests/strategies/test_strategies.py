@@ -9,6 +9,8 @@ from strategies import STRATEGIES, resolve
 from strategies.resampling import oversampling_plan
 from strategies.weighting import tempered_balanced_weights
 
+pytestmark = pytest.mark.backend
+
 Y_TRAIN = np.array([0] * 40 + [1] * 8 + [2] * 2)
 
 

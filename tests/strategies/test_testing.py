@@ -13,6 +13,8 @@ from strategies import StrategyPart
 from strategies.testing import check_strategy, toy_fold
 from strategies.weighting import tempered_balanced_weights
 
+pytestmark = pytest.mark.backend
+
 STUDIES = Path(__file__).parents[2] / "studies"
 
 

@@ -13,6 +13,8 @@ from bench.training.models import predict_logits, resolve_model
 from strategies import resolve
 from strategies.base import Strategy, StrategyPart
 
+pytestmark = pytest.mark.backend
+
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 8, 8, 1)).astype("float32")
 Y = np.array([0] * 40 + [1] * 15 + [2] * 5)

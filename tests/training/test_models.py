@@ -14,6 +14,8 @@ from bench.training.models import check_builder, predict_logits, resolve_model
 from strategies import resolve
 from tests.conftest import STUDIES
 
+pytestmark = pytest.mark.backend
+
 
 @pytest.mark.parametrize(("shape", "expected"), [((8, 8, 3), "cnn"), ((12, 4), "rnn"), ((64,), "mlp")])
 def test_auto_chooses_by_input_rank(shape, expected):

@@ -9,6 +9,8 @@ from bench.training.models import resolve_model
 from bench.training.tuning import KeptEpochHyperbandOracle, PairedRandomSearchOracle, search
 from strategies import resolve
 
+pytestmark = pytest.mark.backend
+
 RNG = np.random.default_rng(1)
 X = RNG.normal(size=(90, 6)).astype("float32")
 Y = np.repeat([0, 1, 2], [60, 20, 10])

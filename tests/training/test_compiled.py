@@ -1,0 +1,111 @@
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+from bench.config import TrainingOptions
+from bench.training.compiled import CompiledModels, structure_key
+from bench.training.hypermodel import FoldData, ImbalanceHyperModel
+from bench.training.models import mlp
+from strategies import resolve
+from strategies.base import Strategy, StrategyPart
+
+pytestmark = pytest.mark.backend
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(90, 6)).astype("float32")
+Y = np.array([0] * 60 + [1] * 22 + [2] * 8)
+VAL = np.arange(0, len(Y), 4)
+TRAIN = np.setdiff1d(np.arange(len(Y)), VAL)
+OPTIONS = TrainingOptions(epochs=4, patience=2, min_epochs=1)
+
+
+def fold(rows: np.ndarray = TRAIN) -> FoldData:
+    return FoldData(X[rows], Y[rows], X[VAL], Y[VAL], 3)
+
+
+def hyperparameters(**values: object) -> keras_tuner.HyperParameters:
+    hp = keras_tuner.HyperParameters()
+    for name, value in {"mlp_layers": 1, "mlp_units_0": 64, "dropout": 0.2, "batch_size": 16, **values}.items():
+        hp.Fixed(name, value)
+    return hp
+
+
+def trained(strategy: Strategy, compiled: CompiledModels, seed: int = 1, **values: object) -> list[np.ndarray]:
+    hypermodel = ImbalanceHyperModel(mlp, strategy, fold(), seed, OPTIONS, compiled=compiled)
+    hp = hyperparameters(**values)
+    model = hypermodel.build(hp)
+    hypermodel.fit(hp, model, epochs=OPTIONS.epochs)
+    return [keras.ops.convert_to_numpy(v) for v in model.variables]
+
+
+@pytest.mark.parametrize("name", ["baseline", "class-weight", "oversample", "focal", "ldam-drw"])
+def test_a_reused_compiled_model_ends_with_the_weights_of_a_fresh_build(name):
+    """Weights, dropout seeds and the order of the batches: all as a fresh build gives them, bit for bit."""
+    strategy = resolve(name)
+    other = 3.0 if name == "focal" else None
+    kept = CompiledModels()
+    trained(strategy, kept, seed=7, learning_rate=1e-2, **({"focal_gamma": 2.0} if other else {}))
+    assert (kept.hits, kept.misses) == (0, 1)
+    values = {"learning_rate": 3e-3, **({"focal_gamma": 2.0} if other else {})}
+    reused = trained(strategy, kept, **values)
+    assert kept.hits == 1, "the second fit trained the kept model"
+    fresh = trained(strategy, CompiledModels(capacity=0), **values)
+    assert len(reused) == len(fresh)
+    assert all(np.array_equal(a, b) for a, b in zip(reused, fresh, strict=True))
+
+
+def built(strategy: Strategy, rows: np.ndarray = TRAIN, **values: object) -> keras.Model:
+    hypermodel = ImbalanceHyperModel(mlp, strategy, fold(rows), 1, OPTIONS, compiled=CompiledModels(capacity=0))
+    return hypermodel.build(hyperparameters(**values))
+
+
+def test_the_key_holds_what_a_trace_captures_and_not_the_weights():
+    baseline = structure_key(built(resolve("baseline")))
+    assert baseline == structure_key(built(resolve("oversample"))), "same model and loss: the sampler is data"
+    assert baseline == structure_key(built(resolve("baseline"), learning_rate=5e-3)), "a variable of the optimiser"
+    assert baseline != structure_key(built(resolve("baseline"), dropout=0.3))
+    assert baseline != structure_key(built(resolve("focal[gamma=2.0]")))
+    assert structure_key(built(resolve("focal[gamma=2.0]"))) != structure_key(built(resolve("focal[gamma=3.0]")))
+    other_fold = np.setdiff1d(TRAIN, TRAIN[:6])
+    assert baseline != structure_key(built(resolve("baseline"), other_fold)), "fold statistics are constants"
+
+
+class Doubled(keras.layers.Layer):
+    def call(self, inputs):
+        return 2.0 * inputs
+
+
+def test_a_model_with_a_layer_of_another_package_is_never_kept():
+    inputs = keras.Input((6,))
+    model = keras.Model(inputs, keras.layers.Dense(3)(Doubled()(inputs)))
+    model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    assert structure_key(model) is None
+    kept = CompiledModels()
+    assert kept.reuse(model) is model and not kept.models
+
+
+class Watching(StrategyPart):
+    name = "watching"
+    description = "a part with a callback"
+    reference = "a test"
+
+    def callbacks(self, hp, y_train, num_classes):
+        return [keras.callbacks.Callback()]
+
+
+def test_a_strategy_with_callbacks_trains_a_model_of_its_own():
+    kept = CompiledModels()
+    strategy = Strategy(("watching",), (Watching(),))
+    trained(strategy, kept)
+    trained(strategy, kept)
+    assert (kept.hits, kept.misses, len(kept.models)) == (0, 0, 0)
+
+
+def test_a_kept_model_changed_since_is_not_reused():
+    kept = CompiledModels()
+    model = built(resolve("baseline"))
+    assert kept.reuse(model) is model
+    model.layers[-1].trainable = False
+    again = built(resolve("baseline"))
+    assert kept.reuse(again) is again and kept.hits == 0
