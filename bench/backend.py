@@ -182,6 +182,11 @@ def active() -> str:
     return keras.backend.backend()
 
 
+def chosen() -> str:
+    """The backend this process runs: the loaded Keras's, else the one Keras would load."""
+    return active() if "keras" in sys.modules else configured_backend()
+
+
 def enable_determinism() -> None:
     """Ask TensorFlow for deterministic kernels (JAX and PyTorch on CPU are already); seeding happens per model."""
     if active() == "tensorflow":

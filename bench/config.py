@@ -44,7 +44,10 @@ TUNING = {
 }
 SEARCHES = {
     "joint": "each strategy's search tunes the model's knobs and its own together",
-    "staged": "the model's knobs are tuned once per dataset on baseline; each strategy tunes only its own on top",
+    "staged": (
+        "the model's knobs are tuned on baseline once per dataset (and per seed when tuning per seed); "
+        "each strategy tunes only its own on top"
+    ),
 }
 FIVE_STRATEGIES = ("baseline", "stratify", "class-weight", "oversample", "focal")
 TUNERS = {
@@ -96,10 +99,6 @@ class Protocol:
     @property
     def dataset_specs(self) -> tuple[Spec, ...]:
         return tuple(parse_spec(text) for text in self.datasets)
-
-    @property
-    def strategy_specs(self) -> tuple[tuple[Spec, ...], ...]:
-        return tuple(parse_composite(text) for text in self.strategies)
 
     @property
     def seed_values(self) -> tuple[int, ...]:

@@ -61,7 +61,6 @@ SUMMARY = {
     },
 }
 SUMMARY_METRICS = tuple(SUMMARY)
-PER_CLASS_METRICS = ("precision", "recall", "f1", "support")
 
 
 def score(

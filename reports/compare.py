@@ -55,12 +55,9 @@ def load_pair(first: Path, second: Path) -> tuple[StudyData, StudyData]:
     """Both studies' frames, refused in one line unless they share test sets."""
     loaded, tests = [], []
     for directory in (first, second):
-        store = Store.open_existing(directory)
-        try:
+        with Store.open_existing(directory) as store:
             loaded.append(load(store))
             tests.append(held_out(store))
-        finally:
-            store.close()
     shared = set(tests[0]) & set(tests[1])
     if not shared:
         raise UserError(

@@ -27,6 +27,8 @@ from typing import Any
 
 import matplotlib
 
+from bench.backend import BACKENDS
+
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -373,9 +375,6 @@ PARALLEL_FROM = 30  # figures: below this, starting worker processes costs more 
 def _drawn(job: tuple[Callable[..., plt.Figure], tuple[Any, ...], tuple[str, ...]]) -> dict[str, bytes]:
     draw, args, formats = job
     return render(lambda: draw(*args), formats)
-
-
-BACKENDS = ("tensorflow", "torch", "jax")
 
 
 def _start_method() -> str:

@@ -92,8 +92,8 @@ def resolve(text: str) -> Strategy:
         found = entry(given.name)
         specs.append(found.canonical(given))
         parts.append(found.create(given))
-    if len(parts) > 1 and any(isinstance(p, Baseline) for p in parts):
-        raise UserError(f"'{text}': baseline changes nothing, leave it out of composites")
+    if len(parts) > 1 and (lone := next((spec for spec, p in zip(specs, parts, strict=True) if p.alone), None)):
+        raise UserError(f"'{text}': {lone.name} changes nothing, leave it out of composites")
     claimed: dict[str, str] = {}
     for spec, part in zip(specs, parts, strict=True):
         for hook in part.hooks:

@@ -1,6 +1,6 @@
 """What a strategy may change, and how parts combine into a composite.
 
-A strategy acts through six hooks (the table in DESIGN.md): the train/val
+A strategy acts through six hooks (the table `HOOKS` below): the train/val
 split, the data seen per epoch, the loss weights, the loss, the model's
 starting point and the post-hoc decision. A part's hooks are the ones whose
 methods it overrides; a composite such as ``stratify+class-weight`` is the
@@ -115,6 +115,8 @@ class StrategyPart:
     # Class weights normalised per batch, sum(w*l)/sum(w) (PyTorch's weighted cross-entropy, LDAM-DRW's reference
     # code); False: Keras's class_weight=, sum(w*l)/B with weights averaging 1 over the training fold.
     weights_per_batch: ClassVar[bool] = False
+    # Only ever a strategy of its own (the reference row): a composite holding it is refused.
+    alone: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -224,7 +226,7 @@ def declaration_problem(cls: type[StrategyPart]) -> str | None:
         return f"declaration: name {cls.name!r} must be lower-case letters and digits joined by '-'"
     if not isinstance(cls.version, int) or isinstance(cls.version, bool) or cls.version < 1:
         return f"declaration: version must be an int from 1, raised when a change alters results; got {cls.version!r}"
-    for key in ("corrects_prior", "weights_per_batch"):
+    for key in ("corrects_prior", "weights_per_batch", "alone"):
         if not isinstance(value := getattr(cls, key), bool):
             return f"declaration: {key} must be True or False, got {value!r}"
     if problem := _parameters_problem(cls):

@@ -12,6 +12,7 @@ class Baseline(StrategyPart):
     description = "random train/val split, plain cross-entropy"
     reference = "the reference row: no strategy"
     version = 1
+    alone = True
 
 
 class Stratify(StrategyPart):

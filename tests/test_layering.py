@@ -5,6 +5,8 @@ config, records, metrics, backend, user code); storage; data and the
 strategies; training; execution; reports; and on top the commands (with
 strategies.testing, which trains models to check a strategy). Reports read
 the store, never the runner, and nothing below the commands starts a report.
+Only the modules listed in KERAS_IMPORTS import Keras or a backend, and only
+bench.backend compares backend names.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ ALLOWED = {
     "storage": {"core", "storage"},
     "data": {"core", "storage", "data"},
     "strategies": {"core", "strategies"},
-    "training": {"core", "data", "strategies", "training"},
+    "training": {"core", "strategies", "training"},
     "execution": {"core", "storage", "data", "strategies", "training", "execution"},
     "reports": {"core", "storage", "reports"},
     "checks": {"core", "data", "strategies", "training", "checks"},
@@ -103,3 +105,88 @@ def test_the_layer_rules_catch_an_upward_import():
     assert component("bench.execution.runner") not in ALLOWED[component("reports.render")]
     assert component("bench.training.tuning") not in ALLOWED[component("bench.storage.store")]
     assert component("bench.config") == "core" and component("bench.storage.files") == "storage"
+
+
+BACKEND_PACKAGES = {"keras", "keras_tuner", "tensorflow", "jax", "torch"}
+BACKEND_NAMES = {"tensorflow", "jax", "torch"}
+# The modules that import Keras, keras-tuner or a backend package: "top" at import time, "lazy" only inside the
+# functions that need them (so that `list`, `status`, `report` and `export`, which import them, load no backend).
+KERAS_IMPORTS = {
+    "bench.backend": "lazy",
+    "bench.execution.runner": "top",
+    "bench.execution.tasks": "top",
+    "bench.training.batches": "top",
+    "bench.training.callbacks": "top",
+    "bench.training.compiled": "top",
+    "bench.training.hypermodel": "top",
+    "bench.training.models": "lazy",
+    "bench.training.tf_input": "lazy",
+    "bench.training.tuning": "top",
+    "strategies.base": "lazy",
+    "strategies.keras_losses": "top",
+    "strategies.losses": "lazy",
+    "strategies.testing": "top",
+}
+BACKEND_NAMES_MODULE = "bench.backend"
+
+
+def keras_import(source: str) -> str | None:
+    """ "top" if the source imports a backend package at import time, "lazy" if only inside functions, else None."""
+    tree = ast.parse(source)
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    inside = {id(node) for function in functions for node in ast.walk(function)}
+    found = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots = {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots = {node.module.split(".")[0]}
+        else:
+            continue
+        if roots & BACKEND_PACKAGES:
+            if id(node) not in inside:
+                return "top"
+            found = "lazy"
+    return found
+
+
+def backend_name_checks(source: str) -> list[int]:
+    """Lines that compare against a backend's name, or ask Keras which backend is loaded."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            values = [e for o in operands for e in (o.elts if isinstance(o, (ast.Tuple, ast.List, ast.Set)) else [o])]
+            if any(isinstance(v, ast.Constant) and v.value in BACKEND_NAMES for v in values):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "backend":
+            owner = node.func.value
+            if isinstance(owner, ast.Attribute) and owner.attr in ("backend", "config"):  # keras.backend.backend()
+                lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize("module", sorted(GRAPH))
+def test_only_the_listed_modules_import_keras(module):
+    found = keras_import(modules()[module].read_text(encoding="utf-8"))
+    assert found == KERAS_IMPORTS.get(module), f"{module} imports a backend package: {found}, listed: " + str(
+        KERAS_IMPORTS.get(module)
+    )
+
+
+@pytest.mark.parametrize("module", sorted(set(GRAPH) - {BACKEND_NAMES_MODULE}))
+def test_only_the_backend_module_compares_backend_names(module):
+    lines = backend_name_checks(modules()[module].read_text(encoding="utf-8"))
+    assert not lines, f"{module} asks which backend runs (lines {lines}): ask {BACKEND_NAMES_MODULE} instead"
+
+
+def test_the_keras_and_backend_name_rules_catch_what_they_should():
+    assert keras_import("import keras\n") == "top"
+    assert keras_import("try:\n    import torch\nexcept ImportError:\n    pass\n") == "top"
+    assert keras_import("def f():\n    from keras import ops\n") == "lazy"
+    assert keras_import("import numpy\nimport kerastuner_like\n") is None
+    assert backend_name_checks("if name == 'jax':\n    pass\n") == [1]
+    assert backend_name_checks("x = name in ('torch', 'jax')\n") == [1]
+    assert backend_name_checks("x = keras.backend.backend()\n") == [1]
+    assert backend_name_checks("x = sys.modules['keras'].config.backend()\n") == [1]
+    assert backend_name_checks("logger = getLogger('tensorflow')\n") == []

@@ -42,8 +42,7 @@ def export(directory: Path, what: str, output: Path, metric: str | None = None) 
     from reports.latex import latex_tables
     from reports.results import load
 
-    store = Store.open_existing(directory)
-    try:
+    with Store.open_existing(directory) as store:
         if what == "latex":
             data = load(store)
             metric = metric or data.config.get("metric", "macro_f1")
@@ -53,8 +52,6 @@ def export(directory: Path, what: str, output: Path, metric: str | None = None) 
         else:
             frame = load(store).results if what == "results" else predictions_frame(store)
             text, written = frame.to_csv(index=False), f"{len(frame)} rows"
-    finally:
-        store.close()
     try:
         write_atomically(output, text)
     except OSError as exc:

@@ -9,9 +9,6 @@ from reports import write_report
 
 
 def command(args: argparse.Namespace) -> int:
-    store = Store.open_existing(args.directory)
-    try:
+    with Store.open_existing(args.directory) as store:
         print(f"report: {write_report(store, args.directory, args.metric, args.figure_format)}")
-    finally:
-        store.close()
     return 0

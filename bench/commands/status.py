@@ -16,13 +16,10 @@ _FOLDS = {"val": ("validation", "scores on validation count it as 0"), "test": (
 
 
 def status_text(directory: Path) -> str:
-    store = Store.open_existing(directory)
-    try:
+    with Store.open_existing(directory) as store:
         cells = store.cells()
         failed_searches = [row for row in store.searches() if row["status"] == "failed"]
         class_names = store.class_names()
-    finally:
-        store.close()
     counts = Counter(row["status"] for row in cells)
     lines = [
         f"{directory}: {len(cells)} cells: "

@@ -72,6 +72,8 @@ def _is_daemonic() -> bool:
 
 
 class DaskExecutor:
+    in_driver = False
+
     def __init__(self, study: Study, scheduler: str, workers: int) -> None:
         self.cluster: LocalCluster | None = None
         try:

@@ -17,6 +17,7 @@ from bench.execution.workers import Task
 
 class Executor(Protocol):
     capacity: int
+    in_driver: bool  # tasks run in the driver's process, so a task may call back into it (progress per trial)
 
     def submit(self, task: Task, *args: Any) -> Any: ...
 

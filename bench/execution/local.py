@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from bench.backend import backend_installed, configured_backend
+from bench.backend import backend_installed, chosen
 from bench.execution.plan import Study
 from bench.execution.workers import Task, in_worker, prepare_worker, spawned_pool
 from bench.storage.store import study_finished
@@ -29,6 +29,7 @@ class SerialExecutor:
     """Runs each task in the driver as it is submitted; exceptions land in the future, Ctrl-C does not."""
 
     capacity = 1
+    in_driver = True
 
     def __init__(self, study: Study) -> None:
         self.study = study
@@ -60,6 +61,8 @@ def _start_worker(config: dict[str, Any], threads: int, backend: str, gpus: list
 
 class ProcessExecutor:
     """Tasks in `workers` spawned processes; a task's result travels back to the driver by pickling."""
+
+    in_driver = False
 
     def __init__(self, study: Study, workers: int, backend: str, gpus: list[str], start_now: bool = False) -> None:
         """Workers start at the first tasks; with `start_now`, at once, so their imports overlap the driver's."""
@@ -119,7 +122,7 @@ def start_workers_early(study: Study, overwrite: bool) -> ProcessExecutor | None
         return None
     if not overwrite and study_finished(config.run.output_dir, config.fingerprint()):
         return None
-    backend = sys.modules["keras"].backend.backend() if "keras" in sys.modules else configured_backend()
+    backend = chosen()
     if not backend_installed(backend):  # the driver's load_backend says so in one line; workers would trace back
         return None
     return ProcessExecutor(study, config.run.workers, backend, gpus=[], start_now=True)

@@ -33,7 +33,6 @@ import sklearn
 
 from bench import backend
 from bench.execution.executors import Executor, make_executor
-from bench.execution.local import SerialExecutor
 from bench.execution.plan import Study
 from bench.execution.progress import PlainProgress
 from bench.execution.tasks import cell_task, project_name, search_task
@@ -206,8 +205,7 @@ class Runner:
             (row["dataset"], row["strategy"], row["seed"]) == (dataset, strategy, seed) for row in self.store.searches()
         ):
             shutil.rmtree(self.directory / "tuner" / project_name(dataset, strategy, seed), ignore_errors=True)
-        serial = isinstance(self.executor, SerialExecutor)
-        trial_done = self.progress.trial_done if serial else None  # a callback cannot cross processes
+        trial_done = self.progress.trial_done if self.executor.in_driver else None  # cannot cross processes
         self.queue.append(
             (
                 search_task,
@@ -333,8 +331,7 @@ def run_study(
         cleanup.callback(executor.close)  # (closing twice is harmless)
         cleanup.enter_context(study_lock(directory))
         cleanup.callback(executor.close)  # workers stop before the lock is released
-        store = Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite)
-        cleanup.callback(store.close)
+        store = cleanup.enter_context(Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite))
         backend.check_resumable(
             backend.recorded_backend(store.meta("backend"), store.meta("environment")), backend.active()
         )

@@ -220,6 +220,7 @@ class Store:
                     "to delete it and start over ('bench report' still renders the old one)"
                 )
             if store.meta("fingerprint") != fingerprint:
+                store.close()
                 raise UserError(
                     f"{directory} holds a different study; choose another --out, "
                     "or pass --overwrite to delete it and start over"
@@ -259,6 +260,12 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

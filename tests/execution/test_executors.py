@@ -165,3 +165,11 @@ def test_no_early_workers_for_a_finished_study_unless_overwritten(tiny_study, mo
     executor = start_workers_early(study, overwrite=True)
     assert executor is not None
     executor.close()
+
+
+def test_only_the_serial_executor_runs_tasks_in_the_driver():
+    """The runner passes a per-trial progress callback only to tasks that run in its own process."""
+    from bench.execution.dask_cluster import DaskExecutor
+
+    assert local.SerialExecutor.in_driver
+    assert not local.ProcessExecutor.in_driver and not DaskExecutor.in_driver

@@ -28,10 +28,23 @@ def make_result(value: float) -> CellResult:
 
 @pytest.fixture
 def store(tmp_path):
-    store = Store.for_study(tmp_path, {"name": "t"}, "fp1", overwrite=False)
-    store.add_cells([Cell("k1", "d", "baseline", 1, 0), Cell("k2", "d", "baseline", 2, 1)])
-    yield store
-    store.close()
+    with Store.for_study(tmp_path, {"name": "t"}, "fp1", overwrite=False) as store:
+        store.add_cells([Cell("k1", "d", "baseline", 1, 0), Cell("k2", "d", "baseline", 2, 1)])
+        yield store
+
+
+def closed(store: Store) -> bool:
+    try:
+        store.db.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False
+
+
+def test_a_store_used_with_with_is_closed_after(tmp_path):
+    with Store.for_study(tmp_path, {"name": "t"}, "fp1", overwrite=False) as store:
+        assert not closed(store)
+    assert closed(store)
 
 
 def test_finished_cell_keeps_metrics_and_predictions(store):
@@ -113,10 +126,13 @@ def test_a_study_is_finished_when_every_cell_is_done_or_skipped(tmp_path, store)
     assert not study_finished(tmp_path / "broken", "fp1")
 
 
-def test_resume_needs_the_same_fingerprint(tmp_path, store):
+def test_resume_needs_the_same_fingerprint(tmp_path, store, monkeypatch):
     Store.for_study(tmp_path, {"name": "t"}, "fp1", overwrite=False).close()
+    opened = []
+    monkeypatch.setattr(Store, "_check_version", lambda self: opened.append(self))
     with pytest.raises(UserError, match="different study"):
         Store.for_study(tmp_path, {"name": "t"}, "fp2", overwrite=False)
+    assert closed(opened[0]), "the refused store's connection is closed"
 
 
 def test_overwrite_starts_over(tmp_path, store):

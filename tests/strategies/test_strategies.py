@@ -102,6 +102,17 @@ def test_plain_cross_entropy_on_logits_by_default():
     assert isinstance(loss, keras.losses.CategoricalCrossentropy) and loss.from_logits
 
 
+def test_a_part_declared_alone_is_refused_in_a_composite(monkeypatch):
+    """Declared, not special-cased: any part with alone = True (baseline's declaration) is refused in a composite."""
+    from strategies.splitting import Stratify
+
+    resolve("stratify+class-weight")
+    monkeypatch.setattr(Stratify, "alone", True)
+    with pytest.raises(UserError, match="'stratify\\+class-weight': stratify changes nothing"):
+        resolve("stratify+class-weight")
+    assert resolve("stratify").name == "stratify"
+
+
 def test_equal_values_name_the_same_strategy():
     assert resolve("class-weight[exponent=1]").name == resolve("class-weight[exponent=1.0]").name
 
