@@ -154,7 +154,7 @@ class RunOptions:
     out: str = ""
     live: bool = False
     tensorboard: bool = False
-    workers: int = 1  # worker processes running searches and cells
+    workers: int | str = "auto"  # worker processes running searches and cells; auto: one per usable core (or GPU)
     executor: str = "local"  # local (serial or --workers processes) or dask
     scheduler: str = ""  # a dask scheduler's address; empty with executor dask: a LocalCluster on loopback
     metric: str = "macro_f1"  # the one the report ranks by and gives verdicts on (bench.metrics.SUMMARY)
@@ -240,6 +240,10 @@ def build_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> Stud
 
 
 def _check_type(key: str, value: Any) -> None:
+    if key == "workers":  # the one setting of two types
+        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise UserError(f"'workers' must be a whole number of at least 1 or \"auto\", got {value!r}")
+        return
     default = getattr(_PARTS[key], key)
     if isinstance(default, tuple):
         if not (isinstance(value, tuple) and value and all(isinstance(v, str) for v in value)):
@@ -279,15 +283,9 @@ def check_metric(name: str) -> None:
 
 
 def _check_ranges(protocol: Protocol, run: RunOptions) -> None:
-    for part, key in (
-        (protocol, "seeds"),
-        (protocol, "max_trials"),
-        (protocol, "epochs"),
-        (protocol, "patience"),
-        (run, "workers"),
-    ):
-        if getattr(part, key) < 1:
-            raise UserError(f"'{key}' must be at least 1, got {getattr(part, key)}")
+    for key in ("seeds", "max_trials", "epochs", "patience"):
+        if getattr(protocol, key) < 1:
+            raise UserError(f"'{key}' must be at least 1, got {getattr(protocol, key)}")
     if run.executor not in EXECUTORS:
         raise unknown("executor", run.executor, EXECUTORS)
     if run.scheduler and run.executor != "dask":

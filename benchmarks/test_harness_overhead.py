@@ -1,7 +1,7 @@
 """Harness overhead on a fixed tiny study: time outside model.fit/predict relative to the time inside.
 
 digits-lt, baseline and oversample, 2 seeds, 3 tuning trials of up to 8
-epochs, run serially as `bench run` does (data, tuning bookkeeping,
+epochs, run serially (`--workers 1`) as `bench run` does (data, tuning bookkeeping,
 evaluation, store, report). `extra_info["overhead"]` is the figure the
 report's cost section shows, from the timings in the store (tuning and final
 runs); `whole_run_overhead` also counts what surrounds them in `run_study`
@@ -20,10 +20,11 @@ from bench.execution.plan import prepare
 from bench.execution.progress import PlainProgress
 from bench.execution.runner import run_study
 from bench.storage.store import Store
-from reports.render import cost_table
 from reports.results import load
+from reports.training_tables import cost_table
 
-STUDY = {"profile": "smoke", "strategies": ["baseline", "oversample"], "seeds": 2, "max_trials": 3, "epochs": 8}
+STUDY = {"profile": "smoke", "strategies": ["baseline", "oversample"], "seeds": 2, "max_trials": 3, "epochs": 8,
+         "workers": 1}  # fmt: skip
 
 
 def test_tiny_study_overhead(benchmark, tmp_path: Path):

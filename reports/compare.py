@@ -18,7 +18,7 @@ from bench.errors import UserError
 from bench.metrics import SUMMARY
 from bench.specs import parse_composite
 from bench.storage.store import Store
-from reports.render import fmt, fmt_p, markdown_cell
+from reports.formatting import fmt, fmt_p, markdown_cell
 from reports.results import StudyData, load
 from reports.stats import paired, with_holm
 

@@ -13,19 +13,17 @@ from typing import Any
 import pandas as pd
 
 from bench.metrics import SUMMARY
+from reports.formatting import fmt_p
+from reports.score_tables import SummaryRow
 from reports.stats import ALPHA
 
 SIDE_EFFECTS = ("ece", "worst_class_recall")  # what a gain may cost: calibration, the worst class
 
 
-def _p(value: float) -> str:
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
-
-
 def _difference(row: Any) -> str:
     """'+0.052 (95% CI [0.021, 0.083]; Wilcoxon signed-rank, Holm p = 0.031)'."""
     interval = "" if math.isnan(row.ci_low) else f"95% CI [{row.ci_low:.3f}, {row.ci_high:.3f}]; "
-    return f"{row.mean_difference:+.3f} ({interval}{row.test}, Holm {_p(row.p_holm)})"
+    return f"{row.mean_difference:+.3f} ({interval}{row.test}, Holm {fmt_p(row.p_holm, clause=True)})"
 
 
 def _side_effects(strategy: str, compared: pd.DataFrame) -> str:
@@ -52,19 +50,17 @@ def _cost(strategy: str, cost: pd.DataFrame) -> str:
     return f", at {mine / base:.1f}x baseline's training time (tuning and final runs)"
 
 
-def findings(
-    dataset: str, summary: list[dict[str, Any]], compared: pd.DataFrame, cost: pd.DataFrame, metric: str
-) -> str:
+def findings(dataset: str, summary: list[SummaryRow], compared: pd.DataFrame, cost: pd.DataFrame, metric: str) -> str:
     """The dataset's findings on `metric`: who beats baseline, by how much, at what cost and side effects."""
     label = SUMMARY[metric].label
-    ranked = [r for r in summary if r["ranked"]]
+    ranked = [r for r in summary if r.ranked]
     if not ranked:
         return f"No strategy has finished on {dataset} yet."
     if compared.empty or metric not in set(compared.metric):
         best = ranked[0]
-        interval = best["intervals"][metric]
+        interval = best.intervals[metric]
         return (
-            f"On {dataset} the highest mean {label} is {best['strategy']}'s, {interval.mean:.3f} "
+            f"On {dataset} the highest mean {label} is {best.strategy}'s, {interval.mean:.3f} "
             f"(95% CI [{interval.low:.3f}, {interval.high:.3f}]); without baseline in the study no strategy is "
             "tested against it."
         )

@@ -30,6 +30,21 @@ def private_compilation_cache(tmp_path_factory: pytest.TempPathFactory) -> Itera
     mp.undo()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_usable_core() -> Iterator[None]:
+    """Studies run in the test's own process unless a test asks for workers: "auto" finds one core.
+
+    Tests patch the driver's functions and read its state, which worker
+    processes would not share; tests of "auto" itself patch this again.
+    """
+    from bench.execution import local
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(local, "usable_cores", lambda: 1)
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny") / "study"

@@ -28,6 +28,16 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see 'python -m bench {self.prog.split()[-1]} --help')")
 
 
+def workers_argument(text: str) -> int | str:
+    """--workers N or auto; the range is checked with the study's other settings."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a whole number or auto, not {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bench", description="Which class-imbalance strategy helps your Keras model?")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -53,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--name", help="study name (default: from the study file, else 'default')")
     run.add_argument("--out", help="output folder (default runs/<name>)")
-    run.add_argument("--workers", type=int, help="local worker processes, each with its share of CPU threads or a GPU")
+    run.add_argument(
+        "--workers",
+        type=workers_argument,
+        metavar="N|auto",
+        help="local worker processes, each with its share of CPU threads or a GPU (default auto: one per core or GPU)",
+    )
     run.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask cluster, e.g. tcp://10.0.0.5:8786")
     run.add_argument("--executor", choices=["local", "dask"], help="dask without --scheduler: a loopback LocalCluster")
     run.add_argument("--overwrite", action="store_true", help="delete an existing study in the folder first")

@@ -8,7 +8,8 @@ from bench.config import check_metric
 from bench.errors import UserError
 from bench.storage.files import write_atomically
 from reports.compare import comparison, load_pair, markdown
-from reports.render import html_page, shown_metrics
+from reports.render import html_page
+from reports.score_tables import shown_metrics
 
 
 def command(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench.config import THIN_VALIDATION
 from bench.storage.store import Store
+from reports import class_coverage as coverage
 
 # split key in class_counts -> (its name in a sentence, what scores on it do with a class it lacks)
 _FOLDS = {"val": ("validation", "scores on validation count it as 0"), "test": ("test", "test scores count it as 0")}
@@ -34,6 +35,20 @@ def status_text(directory: Path) -> str:
     return "\n".join(lines + absent_classes(cells, class_names) + thin_validation_classes(cells, class_names))
 
 
+def _finished(cells: list[sqlite3.Row]) -> list[tuple[str, int, dict[str, list[int]]]]:
+    """(dataset, seed, class counts) of each finished cell that recorded its counts, in the cells' order."""
+    return [
+        (row["dataset"], row["seed"], json.loads(row["class_counts"]))
+        for row in cells
+        if row["status"] == "done" and row["class_counts"]
+    ]
+
+
+def _class_name(class_names: dict[str, list[str]], dataset: str, label: int) -> str:
+    names = class_names.get(dataset, [])
+    return names[label] if label < len(names) else str(label)
+
+
 def absent_classes(cells: list[sqlite3.Row], class_names: dict[str, list[str]]) -> list[str]:
     """One line per (dataset, fold, class) that some finished seed's validation or test fold lacks.
 
@@ -41,49 +56,24 @@ def absent_classes(cells: list[sqlite3.Row], class_names: dict[str, list[str]]) 
     it (and the seeds) keeps that from passing for a model that failed on it.
     Lines follow the cells' order of datasets, validation before test, then classes.
     """
-    seeds: dict[tuple[str, str, int], list[int]] = {}
-    for row in cells:
-        if row["status"] == "done" and row["class_counts"]:
-            counts = json.loads(row["class_counts"])
-            for fold in _FOLDS:
-                for label, count in enumerate(counts.get(fold, [])):
-                    found = seeds.setdefault((row["dataset"], fold, label), [])
-                    if count == 0 and row["seed"] not in found:
-                        found.append(row["seed"])
     lines = []
-    for (dataset, fold, label), found in seeds.items():
-        if found:
-            names = class_names.get(dataset, [])
-            name = names[label] if label < len(names) else str(label)
-            where, effect = _FOLDS[fold]
-            lines.append(
-                f"  {dataset}: class '{name}' has no {where} samples in seed{'s' if len(found) > 1 else ''} "
-                f"{', '.join(map(str, sorted(found)))} ({effect})"
-            )
+    for (dataset, fold, label), found in coverage.absent_classes(_finished(cells), tuple(_FOLDS)).items():
+        where, effect = _FOLDS[fold]
+        lines.append(
+            f"  {dataset}: class '{_class_name(class_names, dataset, label)}' has no {where} samples in "
+            f"seed{'s' if len(found) > 1 else ''} {', '.join(map(str, sorted(found)))} ({effect})"
+        )
     return lines
 
 
 def thin_validation_classes(cells: list[sqlite3.Row], class_names: dict[str, list[str]]) -> list[str]:
-    """One line per (dataset, class) with 1 to THIN_VALIDATION - 1 validation rows in some finished seed.
-
-    Validation macro-F1 chooses the trial and the kept epoch; a class judged on
-    one or two rows moves it in large steps, so selection rests on those rows.
-    """
-    seeds: dict[tuple[str, int], dict[int, int]] = {}
-    for row in cells:
-        if row["status"] == "done" and row["class_counts"]:
-            for label, count in enumerate(json.loads(row["class_counts"]).get("val", [])):
-                if 0 < count < THIN_VALIDATION:
-                    found = seeds.setdefault((row["dataset"], label), {})
-                    found[row["seed"]] = min(found.get(row["seed"], count), count)  # the fewest any cut gave it
+    """One line per (dataset, class) with 1 to THIN_VALIDATION - 1 validation rows in some finished seed."""
     lines = []
-    for (dataset, label), found in seeds.items():
-        names = class_names.get(dataset, [])
-        name = names[label] if label < len(names) else str(label)
+    for (dataset, label), found in coverage.thin_validation(_finished(cells)).items():
         where = ", ".join(f"{seed} ({n})" for seed, n in sorted(found.items()))
         lines.append(
-            f"  {dataset}: class '{name}' has fewer than {THIN_VALIDATION} validation samples in "
-            f"seed{'s' if len(found) > 1 else ''} {where}: "
+            f"  {dataset}: class '{_class_name(class_names, dataset, label)}' has fewer than {THIN_VALIDATION} "
+            f"validation samples in seed{'s' if len(found) > 1 else ''} {where}: "
             'tuning and early stopping judge it on single rows (tuning = "cv[k=3]" averages over folds)'
         )
     return lines

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from bench.backend import active
-from bench.execution.local import ProcessExecutor, SerialExecutor, visible_gpus
+from bench.execution.local import ProcessExecutor, SerialExecutor, visible_gpus, worker_count
 from bench.execution.plan import Study
 from bench.execution.workers import Task
 
@@ -32,7 +32,9 @@ def make_executor(study: Study) -> Executor:
     if config.run.executor == "dask":
         from bench.execution.dask_cluster import DaskExecutor  # distributed is an optional extra
 
-        return DaskExecutor(study, config.run.scheduler, config.run.workers)
-    if config.run.workers <= 1:
+        return DaskExecutor(study, config.run.scheduler, worker_count(config.run.workers, gpus=[]))
+    gpus = visible_gpus()
+    workers = worker_count(config.run.workers, gpus)
+    if workers <= 1:
         return SerialExecutor(study)
-    return ProcessExecutor(study, config.run.workers, active(), visible_gpus())
+    return ProcessExecutor(study, workers, active(), gpus)

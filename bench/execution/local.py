@@ -21,6 +21,25 @@ from bench.execution.workers import Task, in_worker, prepare_worker, spawned_poo
 from bench.storage.store import study_finished
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one, as under taskset or SLURM)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def worker_count(requested: int | str, gpus: list[str]) -> int:
+    """The worker processes a study runs: the number asked for, or with "auto" one per GPU, else one per usable core.
+
+    Most of a small model's fit is single-threaded Python and Keras's fixed
+    cost, so processes use cores that a single process's thread pools leave
+    idle; the numbers do not depend on how many run.
+    """
+    if requested != "auto":
+        return int(requested)
+    return len(gpus) if gpus else usable_cores()
+
+
 def first_completed(futures: Iterable[Future]) -> set[Future]:
     return wait(futures, return_when=FIRST_COMPLETED).done
 
@@ -66,7 +85,7 @@ class ProcessExecutor:
 
     def __init__(self, study: Study, workers: int, backend: str, gpus: list[str], start_now: bool = False) -> None:
         """Workers start at the first tasks; with `start_now`, at once, so their imports overlap the driver's."""
-        threads = 1 if gpus else max(1, (os.cpu_count() or 1) // workers)
+        threads = 1 if gpus else max(1, usable_cores() // workers)
         self.capacity = workers
         config, counter = study.config.to_dict(), multiprocessing.get_context("spawn").Value("i", 0)
         self.start_pool = lambda: spawned_pool(workers, _start_worker, config, threads, backend, gpus, counter)
@@ -118,11 +137,14 @@ def start_workers_early(study: Study, overwrite: bool) -> ProcessExecutor | None
     rerun of a finished study starts none: it would only wait for them.
     """
     config = study.config
-    if config.run.executor == "dask" or config.run.workers <= 1 or gpu_device_present():
+    if config.run.executor == "dask" or gpu_device_present():
+        return None
+    workers = worker_count(config.run.workers, gpus=[])
+    if workers <= 1:
         return None
     if not overwrite and study_finished(config.run.output_dir, config.fingerprint()):
         return None
     backend = chosen()
     if not backend_installed(backend):  # the driver's load_backend says so in one line; workers would trace back
         return None
-    return ProcessExecutor(study, config.run.workers, backend, gpus=[], start_now=True)
+    return ProcessExecutor(study, workers, backend, gpus=[], start_now=True)

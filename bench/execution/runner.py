@@ -79,7 +79,22 @@ def environment() -> dict[str, str]:
 
 
 MODEL_STAGE = "baseline"  # a staged search tunes the model's knobs on this strategy, once per dataset (and seed)
-Queued = tuple[Callable[..., Any], tuple[Any, ...], Callable[[], None], Callable[[Future], None]]
+
+
+@dataclass(frozen=True)
+class Work:
+    """A queued task: what runs, what the driver does when it starts and with its result, and the models it trains.
+
+    `models` is the (dataset, search seed) whose searches and cells try the
+    same models (paired draws): a worker that ran one of them has those
+    models compiled (bench.training.compiled), so the driver gives it the next.
+    """
+
+    task: Callable[..., Any]
+    args: tuple[Any, ...]
+    on_start: Callable[[], None]
+    on_result: Callable[[Future], None]
+    models: tuple[str, int]
 
 
 class Runner:
@@ -95,8 +110,8 @@ class Runner:
     ) -> None:
         self.study, self.store, self.directory, self.progress = study, store, directory, progress
         self.executor = executor
-        self.queue: deque[Queued] = deque()  # task, its arguments, on start, on result
-        self.running: dict[Future, Callable[[Future], None]] = {}
+        self.queue: deque[Work] = deque()
+        self.running: dict[Future, Work] = {}
         self.waiting: dict[tuple[str, int], list[tuple[str, list[Cell]]]] = {}  # staged: searches awaiting the model
 
     def reused_base(self, strategy_name: str) -> str | None:
@@ -167,13 +182,32 @@ class Runner:
 
     def drain(self) -> None:
         """Run queued work, at most `capacity` at a time, until nothing is queued or running."""
+        freed: list[tuple[str, int]] = []  # the models of each task that ended, in order: its worker is idle
         while self.queue or self.running:
             while self.queue and len(self.running) < self.executor.capacity:
-                task, args, on_start, on_result = self.queue.popleft()
-                on_start()
-                self.running[self.executor.submit(task, *args)] = on_result
+                work = self.next_work(freed.pop(0) if freed else None)
+                work.on_start()
+                self.running[self.executor.submit(work.task, *work.args)] = work
             for future in self.executor.wait(self.running):
-                self.running.pop(future)(future)
+                work = self.running.pop(future)
+                work.on_result(future)
+                freed.append(work.models)
+
+    def next_work(self, freed: tuple[str, int] | None) -> Work:
+        """The first queued work on the models a just-idle worker has compiled, else on models no worker is
+        training, else the first: with workers, each (dataset, seed) tends to stay on one of them.
+
+        A local pool hands a task to its only idle process, which is the one
+        whose task just ended; the order changes no number.
+        """
+        busy = {work.models for work in self.running.values()}
+        preferred = [lambda work: work.models == freed, lambda work: work.models not in busy]
+        for wanted in preferred if self.executor.capacity > 1 else ():
+            for index, work in enumerate(self.queue):
+                if wanted(work):
+                    del self.queue[index]
+                    return work
+        return self.queue.popleft()
 
     def start_group(self, dataset: str, strategy: str, cells: list[Cell]) -> None:
         """Queue the cells of each search that is done, and the searches that are not (per seed, with per-seed tuning).
@@ -207,22 +241,25 @@ class Runner:
             shutil.rmtree(self.directory / "tuner" / project_name(dataset, strategy, seed), ignore_errors=True)
         trial_done = self.progress.trial_done if self.executor.in_driver else None  # cannot cross processes
         self.queue.append(
-            (
+            Work(
                 search_task,
                 (self.directory, dataset, strategy, trial_done, seed, fixed),
                 lambda: self.progress.search(dataset, strategy, self.study.config.protocol.max_trials),
                 lambda future: self.searched(dataset, strategy, seed, cells, future),
+                (dataset, seed),
             )
         )
 
-    def cell_work(self, cells: list[Cell], best: dict[str, Any], reused: dict[str, Any] | None = None) -> list[Queued]:
+    def cell_work(self, cells: list[Cell], best: dict[str, Any], reused: dict[str, Any] | None = None) -> list[Work]:
         """A cell task for each cell; with `reused`, a post-hoc strategy's cells score the stored logits it names."""
+        protocol = self.study.config.protocol
         return [
-            (
+            Work(
                 cell_task,
                 (self.directory, cell, best, (reused or {}).get(cell.key)),
                 lambda key=cell.key: self.store.start_cell(key),
                 lambda future, cell=cell: self.record(cell, future),
+                (cell.dataset, protocol.search_of(cell.seed)),
             )
             for cell in cells
         ]
@@ -331,7 +368,8 @@ def run_study(
         cleanup.callback(executor.close)  # (closing twice is harmless)
         cleanup.enter_context(study_lock(directory))
         cleanup.callback(executor.close)  # workers stop before the lock is released
-        store = cleanup.enter_context(Store.for_study(directory, config.to_dict(), config.fingerprint(), overwrite))
+        settings = {**config.to_dict(), "workers": executor.capacity}  # how many ran, also when "auto" chose
+        store = cleanup.enter_context(Store.for_study(directory, settings, config.fingerprint(), overwrite))
         backend.check_resumable(
             backend.recorded_backend(store.meta("backend"), store.meta("environment")), backend.active()
         )

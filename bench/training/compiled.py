@@ -49,7 +49,9 @@ def _constants(layer: Any) -> list[str]:
     """Digests of the tensors and arrays a layer holds outside its variables (a trace captures them as constants)."""
     found = []
     for name, value in sorted(vars(layer).items()):
-        if isinstance(value, keras.Variable) or not (keras.ops.is_tensor(value) or isinstance(value, np.ndarray)):
+        if not hasattr(value, "dtype") or isinstance(value, keras.Variable):  # is_tensor alone is slow on everything
+            continue
+        if not (keras.ops.is_tensor(value) or isinstance(value, np.ndarray)):
             continue
         array = np.ascontiguousarray(keras.ops.convert_to_numpy(value))
         found.append(f"{name}:{array.dtype}:{array.shape}:{hashlib.sha256(array.tobytes()).hexdigest()}")

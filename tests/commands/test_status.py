@@ -41,14 +41,15 @@ def test_a_study_whose_folds_hold_every_class_names_none(tmp_path):
     assert "has no" not in status_text(study) and "fewer than" not in status_text(study)
 
 
-def test_status_answers_without_scikit_learn_or_keras(tiny_study):
-    """`bench status` stays fast: the store imports scikit-learn only to migrate an old store's metrics."""
+def test_status_answers_without_pandas_scikit_learn_matplotlib_or_keras(tiny_study):
+    """`bench status` stays fast: the store imports scikit-learn only to migrate an old store's metrics, and the
+    class-coverage rule it shares with the report comes without the report's pandas and matplotlib."""
     import subprocess
     import sys
 
     code = (
         "import sys; from bench.commands.cli import main; rc = main(['status', sys.argv[1]]);"
-        "print([m for m in ('sklearn', 'imblearn', 'keras', 'tensorflow') if m in sys.modules])"
+        "print([m for m in ('pandas', 'sklearn', 'imblearn', 'matplotlib', 'keras', 'tensorflow') if m in sys.modules])"
     )
     result = subprocess.run([sys.executable, "-c", code, str(tiny_study)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -25,12 +25,33 @@ def test_two_workers_give_the_serial_numbers(tiny_study, tmp_path, capsys):
     assert run_tiny(out, "--workers", "2") == 0
     assert "4 cells done, 0 failed" in capsys.readouterr().out
     pd.testing.assert_frame_equal(pd.read_csv(tiny_study / "results.csv"), pd.read_csv(out / "results.csv"))
+    with Store.open_existing(out) as store, Store.open_existing(tiny_study) as serial:
+        assert (store.config["workers"], serial.config["workers"]) == (2, 1), "the store says how many ran"
     assert run_tiny(out) == 0, "a study run with workers resumes serially: workers are not part of the fingerprint"
 
 
-def test_workers_must_be_at_least_one():
-    with pytest.raises(UserError, match="'workers' must be at least 1"):
-        build_config({"workers": 0}, {})
+@pytest.mark.parametrize("workers", [0, -1, True, 1.5, "many", "2"])
+def test_workers_are_a_whole_number_of_at_least_one_or_auto(workers):
+    with pytest.raises(UserError, match="'workers' must be a whole number of at least 1 or \"auto\""):
+        build_config({"workers": workers}, {})
+
+
+def test_auto_workers_are_one_per_gpu_else_one_per_usable_core(monkeypatch):
+    monkeypatch.setattr(local, "usable_cores", lambda: 3)
+    assert build_config({}, {}).run.workers == "auto", "the default"
+    assert local.worker_count("auto", gpus=[]) == 3
+    assert local.worker_count("auto", gpus=["0", "1"]) == 2
+    assert local.worker_count(5, gpus=["0"]) == 5, "a number asked for is kept"
+
+
+def test_auto_workers_start_early_one_per_usable_core(tmp_path, monkeypatch):
+    monkeypatch.setattr(local, "gpu_device_present", lambda: False)
+    monkeypatch.setattr(local, "usable_cores", lambda: 2)
+    executor = start_workers_early(tiny_plan(tmp_path), overwrite=False)
+    try:
+        assert executor is not None and executor.capacity == 2
+    finally:
+        executor.close()
 
 
 def test_a_dask_local_cluster_gives_the_serial_numbers(tiny_study, tmp_path):
@@ -136,7 +157,7 @@ def test_early_workers_start_at_once_with_the_cpu_share(tmp_path, monkeypatch):
     try:
         assert len(multiprocessing.active_children()) == before + 2, "both workers started before any task"
         futures = [executor.submit(worker_settings) for _ in range(2)]
-        threads = str(max(1, (os.cpu_count() or 1) // 2))
+        threads = str(max(1, local.usable_cores() // 2))
         expected = (keras.backend.backend(), threads, os.environ.get("CUDA_VISIBLE_DEVICES"))  # no GPU pinned
         assert [f.result() for f in futures] == [expected, expected]
     finally:

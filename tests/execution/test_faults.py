@@ -62,7 +62,7 @@ sys.exit(main(sys.argv[3:]))
 
 
 def run_killed(out: Path, kind: str, when: int) -> int:
-    args = [sys.executable, "-c", KILLER, kind, str(when), "run", *TINY, "--out", str(out)]
+    args = [sys.executable, "-c", KILLER, kind, str(when), "run", *TINY, "--out", str(out), "--workers", "1"]
     return subprocess.run(args, capture_output=True, timeout=600).returncode
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -367,3 +368,28 @@ def test_kept_compiled_models_change_no_number(tmp_path, monkeypatch, tuner):
     assert main(["run", *args, "--out", str(tmp_path / "kept")]) == 0
     assert COMPILED.hits > hits, "the second study trained kept models"
     assert (tmp_path / "new" / "results.csv").read_bytes() == (tmp_path / "kept" / "results.csv").read_bytes()
+
+
+class Workers:
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+
+
+def queued_on(*models: tuple[str, int]) -> list[runner.Work]:
+    return [runner.Work(print, (i,), lambda: None, lambda future: None, m) for i, m in enumerate(models)]
+
+
+def test_a_worker_is_given_work_on_the_models_it_has_compiled():
+    """With workers, the searches and cells of one (dataset, seed) stay on one worker where they can."""
+    driver = runner.Runner(None, None, Path("."), None, Workers(2))  # next_work reads only the queue and workers
+    driver.queue.extend(queued_on(("d", 1), ("d", 1), ("d", 2), ("d", 2), ("e", 1)))
+    first = driver.next_work(None)
+    driver.running[Future()] = first
+    second = driver.next_work(None)
+    assert (first.args, second.args) == ((0,), (2,)), "an idle worker takes models no other worker trains"
+    driver.running = {Future(): second}
+    assert driver.next_work(first.models).args == (1,), "a worker goes on with the models it just trained"
+    assert driver.next_work(("d", 1)).args == (4,), "none left on its models: models nobody trains"
+    serial = runner.Runner(None, None, Path("."), None, Workers(1))
+    serial.queue.extend(queued_on(("d", 1), ("d", 2)))
+    assert serial.next_work(("d", 2)).args == (0,), "serially, the queue's order"

@@ -254,7 +254,7 @@ def test_a_failed_search_beside_a_done_one_renders(tmp_path):
 
 def test_figure_files_of_two_specs_never_collide():
     """The report's figures are named with the project's one slug (bench.storage.files), hash included."""
-    from reports.render import figure_name
+    from reports.sections import figure_name
 
     names = {figure_name(spec, "classes") for spec in ("csv[path=a_b.csv]", "csv[path=a-b.csv]", "csv[path=a b.csv]")}
     assert len(names) == 3
