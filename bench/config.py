@@ -59,42 +59,41 @@ TUNERS = {
 
 
 @dataclass(frozen=True)
-class TrainingOptions:
-    """How every model of a study is trained and tuned: built once from the protocol, passed whole."""
+class TrainingSettings:
+    """How every model of a study is trained and tuned, each setting declared once: a Protocol holds them
+    among the fields it hashes, TrainingOptions carries them (and a search's seed) to the training code."""
 
     tuner: str = "random"
     max_trials: int = 4
     epochs: int = 30
     patience: int = 5
-    min_epochs: int = 0  # no early stop, and no kept epoch, before this one (bench.training.callbacks)
-    budget: str = "epochs"
+    min_epochs: int = 0  # no early stop, and no kept epoch, before this one (the profiles set it)
+    budget: str = "epochs"  # epochs | steps: the same epochs, or the same optimiser steps, for every strategy
     reduce_lr: bool = False
-    mixed_precision: bool = False
+    mixed_precision: bool = False  # float16 compute, float32 weights, logits cast to float32 (for GPUs)
+
+
+@dataclass(frozen=True)
+class TrainingOptions(TrainingSettings):
+    """The training settings as the training code takes them: built once from the protocol, passed whole."""
+
     tuner_seed: int = 10_001  # a study's searches each get their own (Protocol.tuner_seed)
 
 
 @dataclass(frozen=True)
-class Protocol:
+class Protocol(TrainingSettings):
     """Everything that decides a study's numbers: hashed whole, with the protocol version, into its fingerprint."""
 
     datasets: tuple[str, ...] = ("digits-lt",)
     strategies: tuple[str, ...] = FIVE_STRATEGIES
     model: str = "auto"
     target: str = ""  # class-label column of a CSV named by its path alone
-    tuner: str = "random"
     tuning: str = "once"  # once | per-seed | cv[k=K] (TUNING); the quick and full profiles set per-seed
     search: str = "joint"  # joint | staged (SEARCHES)
-    budget: str = "epochs"  # epochs | steps: the same epochs, or the same optimiser steps, for every strategy
-    max_trials: int = 4
-    epochs: int = 30
-    patience: int = 5
-    min_epochs: int = 10  # no early stop before this epoch (see bench.training.callbacks.early_stopping)
     seeds: int = 5
     seed: int = 1
     search_seed: int = 1  # another value replicates every search independently (same data, splits and inits)
     val_fraction: float = 0.2
-    reduce_lr: bool = False
-    mixed_precision: bool = False  # float16 compute, float32 weights, logits cast to float32 (for GPUs)
 
     @property
     def dataset_specs(self) -> tuple[Spec, ...]:
@@ -128,16 +127,7 @@ class Protocol:
 
     @property
     def training(self) -> TrainingOptions:
-        return TrainingOptions(
-            tuner=self.tuner,
-            max_trials=self.max_trials,
-            epochs=self.epochs,
-            patience=self.patience,
-            min_epochs=self.min_epochs,
-            budget=self.budget,
-            reduce_lr=self.reduce_lr,
-            mixed_precision=self.mixed_precision,
-        )
+        return TrainingOptions(**{f.name: getattr(self, f.name) for f in fields(TrainingSettings)})
 
     def fingerprint(self) -> str:
         """Hash of every field and the protocol version: a changed one is another study."""

@@ -93,6 +93,7 @@ class Parameter:
 
     default: Value | Tunable
     bounds: Bounds | None = None
+    options: tuple[str, ...] = ()  # the values a str parameter may take; empty: any
 
     @property
     def kind(self) -> type:
@@ -109,10 +110,11 @@ class Entry(Generic[T]):
     params: dict[str, Param] = field(default_factory=dict)
     reference: str = ""
     bounds: dict[str, Bounds] = field(default_factory=dict)
+    options: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if stray := set(self.bounds) - set(self.params):
-            raise ValueError(f"{self.name}: bounds for undeclared parameter(s) {', '.join(sorted(stray))}")
+        if stray := (set(self.bounds) | set(self.options)) - set(self.params):
+            raise ValueError(f"{self.name}: bounds or options for undeclared parameter(s) {', '.join(sorted(stray))}")
 
     def arguments(self, spec: Spec) -> dict[str, Param | None]:
         """Defaults overlaid with the spec's parameters, each type- and range-checked; Unset ones left out become None.
@@ -134,6 +136,13 @@ class Entry(Generic[T]):
                 if value is not None and value not in bounds:
                     shown = written.get(key, value)  # as the user wrote it: 0, not 0.0
                     raise UserError(f"{self.name}: parameter '{key}' must be in {bounds}, got {shown!r}")
+        for key, options in self.options.items():
+            given = values[key]
+            for value in given.choices if isinstance(given, Tunable) else (given,):
+                if value is not None and value not in options:
+                    raise UserError(
+                        f"{self.name}: parameter '{key}' must be one of {', '.join(options)}, got {value!r}"
+                    )
         return values
 
     def canonical(self, spec: Spec) -> Spec:

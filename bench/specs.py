@@ -10,6 +10,7 @@ way, by its file and name: ``studies/my_strategy.py:SquareRootWeights[power=0.5]
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,8 +63,13 @@ class Spec:
         return f"{self.name}[{inner}]"
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_spec(text: str) -> Spec:
-    """Parse one spec; the error says what a valid spec looks like."""
+    """Parse one spec; the error says what a valid spec looks like.
+
+    Cached, like parse_composite: the settings' checks, the plan and the
+    registries each read a study's specs, and each text is parsed once.
+    """
     match = _SPEC.match(text)
     if not match:
         raise UserError(
@@ -97,6 +103,7 @@ def split_parts(text: str) -> list[str]:
     return parts
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_composite(text: str) -> tuple[Spec, ...]:
     """Split ``a+b[k=v]`` into its parsed parts."""
     parts = split_parts(text)

@@ -20,9 +20,15 @@ from reports.score_tables import ValuesRow
 SPLITS = {"train": "training", "val": "validation", "test": "test"}
 
 
+def counted(cells: pd.DataFrame) -> pd.DataFrame:
+    """The finished cells that recorded their class counts (a store migrated from an early schema may hold
+    finished cells without them), as `bench status` reads them too."""
+    return cells[(cells.status == "done") & cells.class_counts.notna()]
+
+
 def groups_text(cells: pd.DataFrame, names: list[str]) -> list[str]:
     """Which classes form the head, medium and tail, from the training-pool counts of the finished cells."""
-    pools = {tuple(np.add(c["train"], c["val"])) for c in cells[cells.status == "done"].class_counts}
+    pools = {tuple(np.add(c["train"], c["val"])) for c in counted(cells).class_counts}
     grouped = [class_groups(np.array(pool)) for pool in pools]  # the same pool for every strategy of a seed
     text = []
     for group, (low, high) in GROUPS.items():
@@ -52,7 +58,7 @@ def per_class(data: StudyData, dataset: str, strategies: list[str]) -> list[Valu
 
 def class_counts(cells: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, str]:
     """Counts of the first finished cell (its seed and split), for the table and the figure."""
-    done = cells[cells.status == "done"]
+    done = counted(cells)
     if done.empty:
         return pd.DataFrame(columns=["class", "split", "count"]), ""
     first = done.iloc[0]
@@ -107,7 +113,7 @@ def imbalance(dataset: str, cells: pd.DataFrame) -> Imbalance:
     The achieved ratio is what the models met; rounding, the minimum class size and the validation cut
     make it differ from the requested one (digits-lt[ratio=100]: n_max 144 and floor 2 give a pool of 72).
     """
-    folds = list(cells[cells.status == "done"].class_counts)
+    folds = list(counted(cells).class_counts)
     try:
         requested = parse_spec(dataset).kwargs.get("ratio")
     except UserError:  # a name that is not a spec requests nothing
@@ -121,8 +127,7 @@ def imbalance(dataset: str, cells: pd.DataFrame) -> Imbalance:
 
 
 def _finished(cells: pd.DataFrame) -> list[tuple[str, tuple[int, str], dict[str, list[int]]]]:
-    done = cells[cells.status == "done"]
-    return [(c.dataset, (int(c.seed), c.strategy), c.class_counts) for c in done.itertuples()]
+    return [(c.dataset, (int(c.seed), c.strategy), c.class_counts) for c in counted(cells).itertuples()]
 
 
 def absent_classes(cells: pd.DataFrame, names: list[str]) -> list[str]:

@@ -330,8 +330,8 @@ def across(data: StudyData, palette: figures.Palette, metric: str) -> AcrossData
         )
         return AcrossDatasets(ranks, tasks, left_out, too_few=too_few)
     statistic, p = friedman(means)
-    test = (  # 'p = < 0.001' as the reports have always written it
-        f"chi² = {fmt(statistic, 2)}, p = {fmt_p(p)}"
+    test = (
+        f"chi² = {fmt(statistic, 2)}, {fmt_p(p, clause=True)}"
         if not math.isnan(statistic)
         else "not computed (needs 3 or more strategies)"
     )

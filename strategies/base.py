@@ -117,6 +117,8 @@ class StrategyPart:
     weights_per_batch: ClassVar[bool] = False
     # Only ever a strategy of its own (the reference row): a composite holding it is refused.
     alone: ClassVar[bool] = False
+    # The library and release a part wraps ('imbalanced-learn 0.14.2'): part of its version, so an upgrade reruns it.
+    library: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -141,6 +143,7 @@ class StrategyPart:
             {key: p.default for key, p in cls.parameters.items()},
             cls.reference,
             bounds={key: p.bounds for key, p in cls.parameters.items() if p.bounds is not None},
+            options={key: p.options for key, p in cls.parameters.items() if p.options},
         )
 
     def hp_name(self, key: str) -> str:
@@ -229,6 +232,8 @@ def declaration_problem(cls: type[StrategyPart]) -> str | None:
     for key in ("corrects_prior", "weights_per_batch", "alone"):
         if not isinstance(value := getattr(cls, key), bool):
             return f"declaration: {key} must be True or False, got {value!r}"
+    if not isinstance(cls.library, str):
+        return f"declaration: library must be a str naming the wrapped library and release, got {cls.library!r}"
     if problem := _parameters_problem(cls):
         return f"parameters: {problem}"
     return _hooks_problem(cls)
@@ -245,6 +250,8 @@ def _parameters_problem(cls: type[StrategyPart]) -> str | None:
             return f"'{key}' needs a default (or Tunable choices) all of one type of bool, int, float, str"
         if (declared.bounds is None) != (declared.kind in (bool, str)):
             return f"'{key}' is {declared.kind.__name__}: declare Bounds for a number, none for a bool or str"
+        if declared.options and declared.kind is not str:
+            return f"'{key}' is {declared.kind.__name__}: options are for a str parameter; declare Bounds instead"
     try:
         cls.entry().arguments(Spec(cls.name))  # every default and tuned choice within its bounds
         inspect.signature(cls).bind(**cls.parameters)
@@ -283,8 +290,12 @@ class Strategy:
 
     @property
     def version(self) -> str:
-        """Its parts' versions: a raised one gives the strategy's cells and search new keys, so only they rerun."""
-        return "+".join(str(type(part).version) for part in self.parts)
+        """Its parts' versions (and the library a part wraps): a changed one gives the strategy's cells and search
+        new keys, so only they rerun."""
+        return "+".join(
+            f"{type(part).version}@{type(part).library}" if type(part).library else str(type(part).version)
+            for part in self.parts
+        )
 
     @property
     def stratified(self) -> bool:

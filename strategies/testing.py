@@ -141,7 +141,7 @@ def _fit_on_training_rows_only(strategy: Strategy, fold: FoldData, name: str, se
     with _watching(batches):
         try:
             model = hypermodel.build(hp)
-            history = hypermodel.fit(hp, model, epochs=1)
+            fit = hypermodel.train(hp, model, epochs=1)
         except NotApplicable as exc:
             raise AssertionError(f"{name}: trains: refused the check's fold: {exc}") from None
     rows = np.concatenate([batch[:, 0] for batch in batches]) if batches else np.zeros(0)
@@ -157,7 +157,7 @@ def _fit_on_training_rows_only(strategy: Strategy, fold: FoldData, name: str, se
         "the fit changed the training arrays in place; work on a copy, since one fold serves every trial",
     )
     _expect(hypermodel.monitor.x_val is fold.x_val, name, "validation untouched", "validation scored other arrays")
-    loss = history.history["loss"][0]
+    loss = fit.history["loss"][0]
     _expect(bool(np.isfinite(loss)), name, "trains", f"the loss after one epoch is {loss}")
     return predict_logits(model, fold.x_val)
 

@@ -1,6 +1,8 @@
+from dataclasses import fields
+
 import pytest
 
-from bench.config import FIVE_STRATEGIES, PROFILES, build_config, load_toml
+from bench.config import FIVE_STRATEGIES, PROFILES, Protocol, TrainingOptions, TrainingSettings, build_config, load_toml
 from bench.errors import UserError
 
 
@@ -93,3 +95,16 @@ def test_the_fingerprint_changes_with_the_protocol(monkeypatch):
     before = build_config({}, {}).fingerprint()
     monkeypatch.setattr(bench.config, "PROTOCOL", bench.config.PROTOCOL + 1)
     assert build_config({}, {}).fingerprint() != before
+
+
+def test_training_settings_are_declared_once_and_carried_whole():
+    shared = {f.name for f in fields(TrainingSettings)}
+    assert shared <= {f.name for f in fields(Protocol)}
+    assert {f.name for f in fields(TrainingOptions)} - shared == {"tuner_seed"}
+    protocol = build_config({}, {"tuner": "hyperband", "epochs": 7, "patience": 2, "reduce_lr": True}).protocol
+    assert all(getattr(protocol.training, name) == getattr(protocol, name) for name in shared)
+
+
+def test_the_default_studys_fingerprint_is_the_one_its_stores_hold():
+    """A refactor of the settings must not turn every existing store into 'a different study'."""
+    assert build_config({}, {}).fingerprint() == "4a8900509c45c702"

@@ -53,3 +53,15 @@ def test_a_path_with_other_characters_is_refused_saying_which_are_allowed():
 def test_malformed_specs_are_refused(text):
     with pytest.raises(UserError):
         parse_composite(text)
+
+
+def test_each_spec_text_is_parsed_once_and_a_bad_one_is_refused_every_time():
+    parse_spec.cache_clear()
+    parse_composite.cache_clear()
+    first = parse_composite("stratify+focal[gamma=2.0]")
+    assert parse_composite("stratify+focal[gamma=2.0]") is first
+    assert parse_spec("digits-lt[ratio=10]") is parse_spec("digits-lt[ratio=10]")
+    assert parse_composite.cache_info().hits == 1
+    for _ in range(2):
+        with pytest.raises(UserError, match="cannot read spec"):
+            parse_spec("digits-lt[ratio=2")

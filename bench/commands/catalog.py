@@ -16,6 +16,8 @@ def _param(entry: Entry[object], key: str) -> str:
     """`key=default`, `(tuned)` when the tuner chooses, and the valid range when one is declared."""
     value = entry.params[key]
     text = f"{key}={value} (tuned)" if isinstance(value, Tunable) else f"{key}={value}"
+    if key in entry.options:
+        return f"{text} in {{{', '.join(entry.options[key])}}}"
     return f"{text} in {entry.bounds[key]}" if key in entry.bounds else text
 
 
@@ -23,7 +25,7 @@ def _params(entry: Entry[object]) -> str:
     return ", ".join(_param(entry, key) for key in entry.params)
 
 
-WIDTH = 22  # the longest name ('posthoc-logit-adjust') plus room
+WIDTH = max(len(entry.name) for registry in (STRATEGIES, DATASETS, MODELS) for entry in registry) + 2
 
 
 def _section(title: str, entries: Iterable[Entry[object]]) -> list[str]:
@@ -44,7 +46,7 @@ def catalog() -> str:
     lines += [
         "",
         "Specs: name or name[key=value,...]; a parameter marked (tuned) is searched unless given; "
-        "'in [a, b)' is its valid range.",
+        "'in [a, b)' is its valid range, 'in {a, b}' its options.",
         "Your own strategy: path/to/file.py:ClassName[key=value,...] or package.module:ClassName, a "
         "strategies.StrategyPart subclass (see studies/my_strategy.py).",
     ]

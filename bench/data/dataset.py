@@ -15,13 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.errors import UserError
+from bench.registry import Bounds
 
-PROFILES = ("exp", "step")
+PROFILES = ("exp", "step", "linear")
+# The imbalance parameters every source takes, as the registry checks them: ratio 1 keeps the data as it is.
+IMBALANCE = {"ratio": 1.0, "profile": "exp", "mu": 0.5}
+IMBALANCE_BOUNDS = {"ratio": Bounds(1.0), "mu": Bounds(0.0, 1.0, low_inclusive=False, high_inclusive=False)}
+IMBALANCE_OPTIONS = {"profile": PROFILES}
 
 
 @dataclass(frozen=True)
 class LongTail:
-    """How to thin a balanced pool: n_i = n_max * ratio^(-i/(C-1)) (exp) or a step."""
+    """How to thin a balanced pool: n_i = n_max * ratio^(-i/(C-1)) (exp), n_max * (1 - (1 - 1/ratio) * i/(C-1))
+    (linear), or a step (a fraction mu of the classes at n_max / ratio)."""
 
     ratio: float = 100.0
     profile: str = "exp"
@@ -33,21 +39,18 @@ class LongTail:
 
     def sizes(self, n_classes: int, n_max: float) -> np.ndarray:
         """Each class's size when the largest (class 0, the head) has n_max samples."""
+        steps = max(n_classes - 1, 1)
         if self.profile == "exp":
-            exponents = np.arange(n_classes) / max(n_classes - 1, 1)
-            return n_max * self.ratio ** (-exponents)
+            return n_max * self.ratio ** (-(np.arange(n_classes) / steps))
+        if self.profile == "linear":  # one division last, so whole sizes stay whole (30, not 29.999...)
+            return n_max * (self.ratio * steps - (self.ratio - 1) * np.arange(n_classes)) / (self.ratio * steps)
         minority = np.arange(n_classes) >= n_classes - round(self.mu * n_classes)
         return np.where(minority, n_max / self.ratio, n_max)
 
 
-def long_tail(owner: str, ratio: float, profile: str, mu: float) -> LongTail | None:
-    """The validated profile of a spec's imbalance parameters; ratio 1 keeps the data's own counts."""
-    if ratio < 1:
-        raise UserError(f"{owner}: ratio must be at least 1 (1 keeps the data as it is), got {ratio}")
-    if profile not in PROFILES:
-        raise UserError(f"{owner}: profile must be exp or step, got '{profile}'")
-    if not 0 < mu < 1:
-        raise UserError(f"{owner}: mu must be between 0 and 1, got {mu}")
+def long_tail(ratio: float, profile: str, mu: float) -> LongTail | None:
+    """The profile of a spec's imbalance parameters (checked against IMBALANCE_BOUNDS and PROFILES by the
+    registry); ratio 1 keeps the data's own counts."""
     return LongTail(ratio=ratio, profile=profile, mu=mu) if ratio > 1 else None
 
 

@@ -157,12 +157,6 @@ def load_folder(
     tail: LongTail | None,
 ) -> Dataset:
     """The folder as a Dataset, decoded once and memory-mapped from the cache afterwards."""
-    if image_size is not None and image_size <= 0:
-        raise UserError(f"folder: image_size must be a positive number of pixels, got {image_size}")
-    if color not in COLOR_MODES:
-        raise UserError(f"folder: color must be {' or '.join(COLOR_MODES)}, got '{color}'")
-    if on_bad_file not in BAD_FILE_POLICIES:
-        raise UserError(f"folder: on_bad_file must be {' or '.join(BAD_FILE_POLICIES)}, got '{on_bad_file}'")
     listing = list_folder(path)
     if listing.hidden or listing.not_images:
         log.info("folder: skipped %d hidden and %d non-image file(s) in %s", listing.hidden, listing.not_images, path)

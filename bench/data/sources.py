@@ -13,22 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.data.dataset import Dataset, long_tail
-from bench.data.images import load_folder
+from bench.data.dataset import IMBALANCE, IMBALANCE_BOUNDS, IMBALANCE_OPTIONS, PROFILES, Dataset, long_tail
+from bench.data.images import BAD_FILE_POLICIES, COLOR_MODES, load_folder
 from bench.data.npz import load_npz
-from bench.data.synthetic import synthetic_images, synthetic_tabular
+from bench.data.synthetic import SHAPES, synthetic_images, synthetic_tabular
 from bench.errors import UserError
-from bench.registry import Entry, Registry, Unset
+from bench.registry import Bounds, Entry, Registry, Unset
 from bench.specs import Spec
 
-IMBALANCE = {"ratio": 1.0, "profile": "exp", "mu": 0.5}
+MISSING_POLICIES = ("error", "drop", "impute")  # what a CSV's missing values get (bench.data.tabular)
 SHORTHAND = {".csv": "csv", ".npz": "npz"}  # and a directory: folder
 
 
 def _digits(name: str, ratio: float, profile: str, mu: float, test_per_class: int) -> Dataset:
     from sklearn.datasets import load_digits
 
-    tail = long_tail(name, ratio, profile, mu)
+    tail = long_tail(ratio, profile, mu)
     digits = load_digits()
     smallest = int(np.bincount(digits.target).min())
     if not 1 <= test_per_class <= smallest - 2:
@@ -52,18 +52,18 @@ def _required_path(source: str, path: str | None) -> Path:
 def _folder(
     path: str | None, image_size: int | None, color: str, on_bad_file: str, ratio: float, profile: str, mu: float
 ) -> Dataset:
-    tail = long_tail("folder", ratio, profile, mu)
+    tail = long_tail(ratio, profile, mu)
     return load_folder("folder", _required_path("folder", path), image_size, color, on_bad_file, tail)
 
 
 def _csv(path: str | None, target: str | None, missing: str, ratio: float, profile: str, mu: float) -> Dataset:
     from bench.data.tabular import load_csv  # pandas: loaded only when a CSV is read, not for `bench list`
 
-    return load_csv("csv", _required_path("csv", path), target, missing, long_tail("csv", ratio, profile, mu))
+    return load_csv("csv", _required_path("csv", path), target, missing, long_tail(ratio, profile, mu))
 
 
 def _npz(path: str | None, ratio: float, profile: str, mu: float) -> Dataset:
-    return load_npz("npz", _required_path("npz", path), long_tail("npz", ratio, profile, mu))
+    return load_npz("npz", _required_path("npz", path), long_tail(ratio, profile, mu))
 
 
 DATASETS: Registry[Dataset] = Registry("dataset")
@@ -74,6 +74,8 @@ for _entry in (
         functools.partial(_digits, "digits-lt"),
         {"ratio": 100.0, "profile": "exp", "mu": 0.5, "test_per_class": 30},
         "Cao et al. 2019 (CIFAR-10-LT protocol)",
+        bounds=IMBALANCE_BOUNDS,
+        options=IMBALANCE_OPTIONS,
     ),
     Entry(
         "digits-step",
@@ -81,6 +83,8 @@ for _entry in (
         functools.partial(_digits, "digits-step"),
         {"ratio": 10.0, "profile": "step", "mu": 0.5, "test_per_class": 30},
         "Buda et al. 2018, A systematic study of the class imbalance problem in CNNs",
+        bounds=IMBALANCE_BOUNDS,
+        options=IMBALANCE_OPTIONS,
     ),
     Entry(
         "folder",
@@ -88,6 +92,8 @@ for _entry in (
         "decoded once, then cached",
         _folder,
         {"path": Unset(str), "image_size": Unset(int), "color": "rgb", "on_bad_file": "error", **IMBALANCE},
+        bounds={"image_size": Bounds(1), **IMBALANCE_BOUNDS},
+        options={"color": tuple(COLOR_MODES), "on_bad_file": BAD_FILE_POLICIES, **IMBALANCE_OPTIONS},
     ),
     Entry(
         "csv",
@@ -95,24 +101,32 @@ for _entry in (
         "missing=error|drop|impute",
         _csv,
         {"path": Unset(str), "target": Unset(str), "missing": "error", **IMBALANCE},
+        bounds=IMBALANCE_BOUNDS,
+        options={"missing": MISSING_POLICIES, **IMBALANCE_OPTIONS},
     ),
     Entry(
         "npz",
         "arrays x and y (optional class_names) saved with numpy.savez, loaded without pickle",
         _npz,
         {"path": Unset(str), **IMBALANCE},
+        bounds=IMBALANCE_BOUNDS,
+        options=IMBALANCE_OPTIONS,
     ),
     Entry(
         "synthetic-images",
-        "drawn shapes over noise, one per class; profile=notebook|exp|step (notebook: 4 classes at 43/28/21/8%)",
+        "drawn shapes over noise, one per class; profile=notebook|exp|step|linear (notebook: 4 classes at 43/28/21/8%)",
         synthetic_images,
         {"classes": 4, "samples": 1000, "image_size": 32, "profile": "notebook", "ratio": 10.0, "mu": 0.5, "seed": 0},
+        bounds={"classes": Bounds(2, len(SHAPES)), "samples": Bounds(1), "image_size": Bounds(8), **IMBALANCE_BOUNDS},
+        options={"profile": ("notebook", *PROFILES)},
     ),
     Entry(
         "synthetic-tabular",
-        "scikit-learn make_classification with long-tailed class weights; profile=exp|step",
+        "scikit-learn make_classification with long-tailed class weights; profile=exp|step|linear",
         synthetic_tabular,
         {"classes": 3, "samples": 3000, "features": 20, "profile": "exp", "ratio": 10.0, "mu": 0.5, "seed": 0},
+        bounds={"classes": Bounds(2), "samples": Bounds(1), "features": Bounds(2), **IMBALANCE_BOUNDS},
+        options=IMBALANCE_OPTIONS,
     ),
 ):
     DATASETS.add(_entry)

@@ -16,7 +16,6 @@ import pandas as pd
 from bench.data.dataset import Dataset, LongTail, labelled, require_finite
 from bench.errors import UserError, closest
 
-MISSING_POLICIES = ("error", "drop", "impute")
 MAX_CATEGORIES = 100  # more distinct texts than this is an identifier or free text, not a category
 MISSING_CATEGORY = "(missing)"
 
@@ -86,8 +85,6 @@ def encode(features: pd.DataFrame) -> tuple[np.ndarray, tuple[int, ...]]:
 
 
 def load_csv(name: str, path: Path, target: str | None, missing: str, tail: LongTail | None) -> Dataset:
-    if missing not in MISSING_POLICIES:
-        raise UserError(f"csv: missing must be one of {', '.join(MISSING_POLICIES)}, got '{missing}'")
     features, labels = split_target(read_csv(path), target, path)
     features, labels = handle_missing(features, labels, missing, str(target))
     x, numeric = encode(features)

@@ -3,7 +3,8 @@
 Every name, parameter and split is checked here, so bad input fails with a
 UserError while the output folder is still untouched, and every strategy is
 asked whether it can run on each cell's training fold (its `skip`), so a cell
-that could only fail is known before any training. Cell keys hash the
+that could only fail is known before any training. Each fold is cut here,
+once, and the tasks train on these same rows. Cell keys hash the
 study fingerprint with the cell's canonical names, so they are stable across
 runs and never collide between studies.
 """
@@ -19,9 +20,9 @@ import numpy as np
 from bench.config import StudyConfig
 from bench.data.dataset import Dataset
 from bench.data.sources import load
-from bench.data.splits import make_fold
+from bench.data.splits import Fold, make_fold
 from bench.errors import UserError
-from bench.records import Cell
+from bench.records import Cell, SearchKey
 from bench.training.models import ResolvedModel, resolve_model
 from strategies import Strategy, resolve
 
@@ -34,6 +35,11 @@ class Study:
     strategies: dict[str, Strategy]
     cells: tuple[Cell, ...]
     skipped: dict[str, str]  # cell key -> why its strategy cannot run on that seed's training fold
+    folds: dict[tuple[str, int, bool], Fold]  # (dataset, seed, stratified) -> its train/validation/test rows, cut once
+
+    def search_key(self, dataset: str, strategy: str, seed: int) -> SearchKey:
+        """The search of (dataset, strategy) for search seed `seed`, at the strategy's version, as cell keys are."""
+        return SearchKey(dataset, strategy, seed, self.strategies[strategy].version)
 
 
 def cell_key(fingerprint: str, dataset: str, strategy: str, seed: int, version: str = "") -> str:
@@ -52,11 +58,8 @@ def prepare(config: StudyConfig) -> Study:
         datasets[name] = dataset
     strategies = {s.name: s for s in (resolve(text) for text in config.protocol.strategies)}
     models = {name: resolve_model(config.protocol.model, d.input_shape) for name, d in datasets.items()}
-    train_counts = {
-        (name, seed, stratified): np.bincount(
-            dataset.y[make_fold(dataset, seed, stratified, config.protocol.val_fraction).train],
-            minlength=dataset.num_classes,
-        )
+    folds = {
+        (name, seed, stratified): make_fold(dataset, seed, stratified, config.protocol.val_fraction)
         for name, dataset in datasets.items()
         for seed in config.protocol.seed_values
         for stratified in {s.stratified for s in strategies.values()}
@@ -71,6 +74,8 @@ def prepare(config: StudyConfig) -> Study:
     skipped: dict[str, str] = {}
     for cell in cells:
         strategy = strategies[cell.strategy]
-        if reason := strategy.skip(train_counts[cell.dataset, cell.seed, strategy.stratified]):
+        train = folds[cell.dataset, cell.seed, strategy.stratified].train
+        data = datasets[cell.dataset]
+        if reason := strategy.skip(np.bincount(data.y[train], minlength=data.num_classes)):
             skipped[cell.key] = reason
-    return Study(config, datasets, models, strategies, cells, skipped)
+    return Study(config, datasets, models, strategies, cells, skipped, folds)

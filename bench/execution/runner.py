@@ -36,7 +36,7 @@ from bench.execution.executors import Executor, make_executor
 from bench.execution.plan import Study
 from bench.execution.progress import PlainProgress
 from bench.execution.tasks import cell_task, project_name, search_task
-from bench.records import Cell, SearchKey, SearchOutcome
+from bench.records import Cell, SearchOutcome
 from bench.storage.lock import study_lock
 from bench.storage.store import FINAL, Store
 from bench.training.models import check_builder
@@ -121,9 +121,6 @@ class Runner:
         if strategy.posthoc_part is not None and base in self.study.strategies:
             return base
         return None
-
-    def search_key(self, dataset: str, strategy: str, seed: int) -> SearchKey:
-        return SearchKey(dataset, strategy, seed, self.study.strategies[strategy].version)
 
     def skip_planned(self) -> None:
         """Cells whose strategy said, when the study was planned, that it cannot run on that seed's training fold."""
@@ -220,11 +217,11 @@ class Runner:
         for cell in cells:
             by_search.setdefault(config.protocol.search_of(cell.seed), []).append(cell)
         for seed, mine in by_search.items():
-            best = self.store.best_hyperparameters(self.search_key(dataset, strategy, seed))
+            best = self.store.best_hyperparameters(self.study.search_key(dataset, strategy, seed))
             if best is not None:
                 self.queue.extend(self.cell_work(mine, best))
             elif config.protocol.search == "staged" and strategy != MODEL_STAGE:
-                stage = self.store.best_hyperparameters(self.search_key(dataset, MODEL_STAGE, seed))
+                stage = self.store.best_hyperparameters(self.study.search_key(dataset, MODEL_STAGE, seed))
                 if stage is None:
                     self.waiting.setdefault((dataset, seed), []).append((strategy, mine))
                 else:
@@ -271,7 +268,7 @@ class Runner:
             outcome = future.result()
         except Exception as exc:  # the worker itself died (search_task catches its own failures)
             outcome = SearchOutcome(None, (), 0.0, f"tuning failed: {type(exc).__name__}: {exc}")
-        self.store.save_search(self.search_key(dataset, strategy, seed), outcome)
+        self.store.save_search(self.study.search_key(dataset, strategy, seed), outcome)
         self.progress.search_done(dataset, strategy, outcome.error)
         if strategy == MODEL_STAGE:
             for waiting, waiting_cells in self.waiting.pop((dataset, seed), []):
@@ -322,10 +319,10 @@ class Runner:
     def queue_posthoc(self, dataset: str, strategy: str, base: str, cells: list[Cell]) -> None:
         """Score `base`'s stored logits of each seed with the post-hoc strategy: cell tasks that train nothing."""
         for cell in cells:
-            key = self.search_key(dataset, strategy, self.study.config.protocol.search_of(cell.seed))
+            key = self.study.search_key(dataset, strategy, self.study.config.protocol.search_of(cell.seed))
             best = self.store.best_hyperparameters(key)
             if best is None:
-                best = self.store.best_hyperparameters(self.search_key(dataset, base, key.seed))
+                best = self.store.best_hyperparameters(self.study.search_key(dataset, base, key.seed))
                 error = "" if best is not None else f"no tuned hyperparameters of {base} to reuse"
                 self.store.save_search(key, SearchOutcome(best, (), 0.0, error))
             if best is None:

@@ -21,7 +21,7 @@ from scipy.special import softmax
 from sklearn.model_selection import StratifiedKFold
 
 from bench.data.features import fold_features
-from bench.data.splits import Fold, holdout, make_fold
+from bench.data.splits import Fold, holdout
 from bench.execution.plan import Study
 from bench.metrics import score
 from bench.records import Cell, CellResult, SearchOutcome, Trained
@@ -35,7 +35,7 @@ from strategies import Strategy
 def fold_data(study: Study, dataset: str, strategy: Strategy, seed: int) -> tuple[FoldData, Fold, np.ndarray]:
     """The strategy's view of a seed (train and validation) and, apart, the test features."""
     data = study.datasets[dataset]
-    fold = make_fold(data, seed, strategy.stratified, study.config.protocol.val_fraction)
+    fold = study.folds[dataset, seed, strategy.stratified]
     features = fold_features(data, fold)
     arrays = FoldData(features.train, data.y[fold.train], features.val, data.y[fold.val], data.num_classes)
     return arrays, fold, features.test
@@ -137,8 +137,7 @@ def train(
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
     hp = fixed_hyperparameters(best)
     model = hypermodel.build(hp)
-    history = hypermodel.fit(hp, model, epochs=config.protocol.epochs, callbacks=callbacks)
-    monitor = hypermodel.monitor
+    fit = hypermodel.train(hp, model, epochs=config.protocol.epochs, callbacks=callbacks)
     started = time.perf_counter()
     val_logits, test_logits = predict_logits(model, arrays.x_val), predict_logits(model, x_test)
     return Trained(
@@ -146,14 +145,14 @@ def train(
         test_logits=test_logits,
         compute_seconds=hypermodel.compute_seconds + time.perf_counter() - started,
         history={
-            **{k: [float(v) for v in values] for k, values in history.history.items()},
-            "val_recall_per_class": monitor.recall_per_class,
-            "val_confusion": monitor.confusion,
-            "kept_epoch": history.kept_epoch + 1,  # 1-based, as the report counts epochs
-            "weights_from_epoch": None if history.weights_from is None else history.weights_from + 1,
-            "optimiser_steps": history.optimiser_steps,
+            **{k: [float(v) for v in values] for k, values in fit.history.items()},
+            "val_recall_per_class": fit.recall_per_class,
+            "val_confusion": fit.confusion,
+            "kept_epoch": fit.kept_epoch + 1,  # 1-based, as the report counts epochs
+            "weights_from_epoch": None if fit.weights_from is None else fit.weights_from + 1,
+            "optimiser_steps": fit.optimiser_steps,
         },
-        samples_per_epoch=hypermodel.samples_per_epoch,
+        samples_per_epoch=fit.samples_per_epoch,
     )
 
 

@@ -88,17 +88,6 @@ class StopOnDivergence(keras.callbacks.Callback):
                 )
 
 
-def kept_scores(history: keras.callbacks.History) -> dict[str, float]:
-    """The validation scores of the epoch the fit kept (see ImbalanceHyperModel.fit), for keras-tuner's oracle.
-
-    keras-tuner scores a History by its best epoch over all epochs, one the
-    final run may never keep (before `min_epochs`, or before deferred weights
-    switch on); a trial is worth what its kept weights score.
-    """
-    index = history.epoch.index(history.kept_epoch)
-    return {key: float(values[index]) for key, values in history.history.items()}
-
-
 def early_stopping(patience: int, start: int = 0) -> keras.callbacks.EarlyStopping:
     """Stop when validation macro-F1 stalls, keeping the best weights, none from before epoch `start`.
 

@@ -86,6 +86,35 @@ def adapt_fold_normalization(model: keras.Model, x_train: np.ndarray) -> None:
             layer.finalize_state()
 
 
+@dataclass(frozen=True)
+class Fit:
+    """One fit's outcome: Keras's per-epoch logs, the validation scores per class, and what the harness kept.
+
+    Epochs are 0-based, as Keras counts them; `weights_from` is the epoch deferred
+    class weights switch on (None without deferred weights).
+    """
+
+    history: dict[str, list[float]]  # Keras's logs with the validation scores ValidationMetrics adds
+    epochs: list[int]
+    kept_epoch: int  # the epoch whose weights the model ends with
+    weights_from: int | None
+    optimiser_steps: int
+    samples_per_epoch: int
+    recall_per_class: list[list[float]]  # per epoch, over every class
+    confusion: list[list[list[int]]]  # per epoch
+
+    @property
+    def kept_scores(self) -> dict[str, float]:
+        """The scores of the kept epoch: what a trial is worth to keras-tuner's oracle.
+
+        keras-tuner would score a History by its best epoch over all epochs,
+        one the final run may never keep (before `min_epochs`, or before
+        deferred weights switch on); a trial is worth what its kept weights score.
+        """
+        index = self.epochs.index(self.kept_epoch)
+        return {key: float(values[index]) for key, values in self.history.items()}
+
+
 class ImbalanceHyperModel(keras_tuner.HyperModel):
     """A builder + a strategy + one fold, as keras-tuner's HyperModel.
 
@@ -93,9 +122,10 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
     hyperparameters alone and not on how many trials ran before it (which
     keeps resumed searches reproducible); it returns a compiled model of the
     same structure from `compiled`, holding the new model's starting state,
-    when this process has one (bench.training.compiled). fit() early-stops on validation
-    macro-F1 and records the epoch whose weights it keeps: a search scores a
-    trial there (bench.training.tuning), the epoch its final run will keep.
+    when this process has one (bench.training.compiled). train() early-stops on validation
+    macro-F1 and returns the fit's record, with the epoch whose weights it keeps;
+    fit(), keras-tuner's entry, gives the oracle that epoch's scores, so a search
+    scores a trial at the epoch its final run will keep.
     """
 
     def __init__(
@@ -114,9 +144,8 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         self.options, self.on_fit_end = options or TrainingOptions(), on_fit_end
         self.live_class_names = live_class_names
         self.compiled = compiled
-        self.samples_per_epoch = 0
         self.compute_seconds = 0.0  # in model.fit (less the harness's own scoring), over every fit
-        self.monitor: ValidationMetrics | None = None
+        self.monitor: ValidationMetrics | None = None  # the last fit's, which strategies.testing checks
         self.not_applicable = ""  # set when the strategy refuses this data; keras-tuner only logs it
 
     @contextlib.contextmanager
@@ -158,8 +187,12 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
             return model
         return self.compiled.reuse(model)
 
-    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
-        """Train on the fold; the History it returns carries `kept_epoch`, the epoch whose weights the model keeps.
+    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> dict[str, float]:
+        """keras-tuner's entry: train, and score the trial at the epoch the fit keeps (Fit.kept_scores)."""
+        return self.train(hp, model, **kwargs).kept_scores
+
+    def train(self, hp: keras_tuner.HyperParameters, model: keras.Model, **kwargs: Any) -> Fit:
+        """Train on the fold with `model.fit`'s keywords (epochs, callbacks); the record of what the fit kept.
 
         With budget "steps", epochs, patience and `min_epochs` are scaled so
         that every strategy takes as many optimiser steps as the plain training
@@ -191,7 +224,6 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         budget = max(1, round(self.options.epochs * scale))
         weights = strategy.class_weights(hp, fold.y_train, fold.num_classes, budget)
         batches.weights = weights
-        self.samples_per_epoch = len(batches.order)
         self.monitor = ValidationMetrics(fold.x_val, fold.y_val, fold.num_classes, self.live_class_names)
         stopping = early_stopping(patience, max(min_epochs, weights.start if weights else 0))
         callbacks = [
@@ -213,9 +245,15 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         started = time.perf_counter()
         history = model.fit(**data, callbacks=callbacks, **kwargs)
         self.compute_seconds += time.perf_counter() - started - self.monitor.scoring_seconds
-        history.kept_epoch = stopping.best_epoch if stopping.best_weights is not None else history.epoch[-1]
-        history.weights_from = weights.start if weights else None
-        history.optimiser_steps = len(batches) * len(history.epoch)
         if self.on_fit_end is not None:
             self.on_fit_end()
-        return history
+        return Fit(
+            history=history.history,
+            epochs=history.epoch,
+            kept_epoch=stopping.best_epoch if stopping.best_weights is not None else history.epoch[-1],
+            weights_from=weights.start if weights else None,
+            optimiser_steps=len(batches) * len(history.epoch),
+            samples_per_epoch=len(batches.order),
+            recall_per_class=self.monitor.recall_per_class,
+            confusion=self.monitor.confusion,
+        )

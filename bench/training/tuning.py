@@ -25,7 +25,7 @@ import keras_tuner
 
 from bench.config import TrainingOptions
 from bench.records import TrialRecord
-from bench.training.callbacks import OBJECTIVE, kept_scores
+from bench.training.callbacks import OBJECTIVE
 from bench.training.hypermodel import FoldData, ImbalanceHyperModel
 
 log = logging.getLogger("bench")
@@ -45,21 +45,6 @@ class SearchResult:
             return ""
         reasons = {t.message.strip().splitlines()[-1] for t in self.trials if t.message.strip()}
         return "every tuning trial failed: " + ("; ".join(sorted(reasons)) or "no trial finished")
-
-
-class ScoredAsKept:
-    """Trials scored at the epoch their fit keeps (a mixin for keras-tuner's tuners).
-
-    keras-tuner scores a History by its best epoch over all epochs; the final
-    run keeps no epoch before `min_epochs` or before deferred weights switch on,
-    so a trial is scored on the epochs that run could keep (training.kept_scores).
-    """
-
-    def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
-        results = super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
-        if isinstance(results, list):
-            return [kept_scores(history) for history in results]
-        return kept_scores(results)
 
 
 class WithoutCheckpoints:
@@ -168,12 +153,12 @@ class KeptEpochHyperbandOracle(PairedDraws, keras_tuner.oracles.HyperbandOracle)
         return super()._get_num_brackets()
 
 
-class Search(CrossValidated, ScoredAsKept, WithoutCheckpoints, keras_tuner.Tuner):
+class Search(CrossValidated, WithoutCheckpoints, keras_tuner.Tuner):
     """The tuner of random search and Bayesian optimisation (the oracle decides which): keras-tuner's own
     RandomSearch and BayesianOptimization classes add nothing but building their oracle."""
 
 
-class Hyperband(ScoredAsKept, keras_tuner.Hyperband):
+class Hyperband(keras_tuner.Hyperband):
     """keras-tuner's Hyperband tuner (continuing trials from their checkpoints) over a given oracle."""
 
     def __init__(self, hypermodel: ImbalanceHyperModel, oracle: keras_tuner.Oracle, **kwargs: Any) -> None:

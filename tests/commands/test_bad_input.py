@@ -29,7 +29,7 @@ FLAGS = {
         ["run", "--dataset", "digits-lt[ratoi=10]"],
         "unknown parameter 'ratoi' (did you mean 'ratio'?)",
     ),
-    "dataset value out of range": (["run", "--dataset", "digits-lt[ratio=0.5]"], "ratio must be at least 1"),
+    "dataset value out of range": (["run", "--dataset", "digits-lt[ratio=0.5]"], "'ratio' must be in [1, inf)"),
     "dataset spec unclosed": (["run", "--dataset", "digits-lt[ratio=2"], "cannot read spec"),
     "strategy value of the wrong type": (["run", "--strategy", "focal[gamma=x]"], "must be float"),
     "strategy key given twice": (["run", "--strategy", "focal[gamma=2,gamma=3]"], "given twice"),

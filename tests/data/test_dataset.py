@@ -110,9 +110,9 @@ CASES: dict[str, tuple[Setup, str]] = {
     "class with one sample": (folder({"many": 20, "lonely": 1}), "class 'lonely' has a single sample"),
     "images of different sizes": (mixed_sizes, "images differ in size"),
     "unreadable image": (with_file("a/broken.png", b"not a png"), "cannot read image"),
-    "image_size zero": (folder({"a": 6, "b": 6}, image_size="0"), "image_size must be a positive"),
-    "image_size negative": (folder({"a": 6, "b": 6}, image_size="-8"), "image_size must be a positive"),
-    "unknown colour": (folder({"a": 6, "b": 6}, color="sepia"), "color must be rgb or grayscale"),
+    "image_size zero": (folder({"a": 6, "b": 6}, image_size="0"), "'image_size' must be in [1, inf), got 0"),
+    "image_size negative": (folder({"a": 6, "b": 6}, image_size="-8"), "'image_size' must be in [1, inf)"),
+    "unknown colour": (folder({"a": 6, "b": 6}, color="sepia"), "'color' must be one of rgb, grayscale"),
     "csv without the target column": (csv_file("csv[path={path},target=lable]"), "no column 'lable'"),
     "csv without a target named": (csv_file("{path}"), "name the column of class labels"),
     "csv target of one value": (
@@ -126,7 +126,7 @@ CASES: dict[str, tuple[Setup, str]] = {
     "csv with missing values": (table(MISSING), "missing values in column(s) amount (5 rows)"),
     "csv with a bad missing policy": (
         csv_file("csv[path={path},target=label,missing=guess]"),
-        "missing must be one of",
+        "'missing' must be one of error, drop, impute, got 'guess'",
     ),
     "npz features with NaN": (arrays(x=WITH_NAN, y=Y), "NaN or infinite"),
     "npz features with inf": (arrays(x=WITH_INF, y=Y), "NaN or infinite"),

@@ -28,6 +28,13 @@ def test_exp_profile_follows_the_long_tail_formula():
     assert counts[0] == 150 and counts[-1] == 2
 
 
+def test_linear_profile_falls_by_equal_steps_from_the_head_to_head_over_ratio():
+    counts = LongTail(ratio=10.0, profile="linear").counts(np.full(10, 100))
+    assert np.allclose(LongTail(ratio=10.0, profile="linear").sizes(10, 100.0), np.arange(100, 0, -10))
+    assert counts[0] == 100 and counts[-1] == 10 and np.all(np.diff(counts) <= -9), "kept as floor of those sizes"
+    assert DATASETS.create(parse_spec("digits-lt[profile=linear,ratio=10]")).long_tail.profile == "linear"
+
+
 def test_step_profile_has_mu_minority_classes():
     counts = LongTail(ratio=10.0, profile="step", mu=0.4).counts(np.full(10, 100))
     assert counts.tolist() == [100] * 6 + [10] * 4

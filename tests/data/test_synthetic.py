@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.data.sources import load
 from bench.data.synthetic import class_sizes, synthetic_images, synthetic_tabular
 from bench.errors import UserError
+from bench.specs import parse_spec
 
 
 def test_default_images_follow_the_notebook_shares():
@@ -33,14 +35,17 @@ def test_tabular_counts_and_shape():
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("spec", "message"),
     [
-        ((1, 100, 16, "exp", 2.0, 0.5, 0), "classes must be between 2"),
-        ((3, 100, 16, "notebook", 2.0, 0.5, 0), "profile=notebook has 4 classes"),
-        ((3, 30, 16, "exp", 100.0, 0.5, 0), "smallest class would have"),
-        ((3, 300, 4, "exp", 2.0, 0.5, 0), "image_size must be at least 8"),
+        ("synthetic-images[classes=1]", r"^synthetic-images: parameter 'classes' must be in \[2, 8\], got 1$"),
+        ("synthetic-images[classes=3]", "profile=notebook has 4 classes"),
+        ("synthetic-images[classes=3,samples=30,profile=exp,ratio=100]", "smallest class would have"),
+        ("synthetic-images[image_size=4]", r"'image_size' must be in \[8, inf\), got 4$"),
+        ("synthetic-images[profile=zipf]", r"'profile' must be one of notebook, exp, step, linear, got 'zipf'$"),
+        ("synthetic-tabular[features=1]", r"'features' must be in \[2, inf\), got 1$"),
+        ("synthetic-tabular[mu=1.0]", r"'mu' must be in \(0, 1\), got 1.0$"),
     ],
 )
-def test_impossible_requests_are_refused(args, message):
+def test_impossible_requests_are_refused(spec, message):
     with pytest.raises(UserError, match=message):
-        synthetic_images(*args)
+        load(parse_spec(spec))

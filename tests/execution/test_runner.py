@@ -248,14 +248,14 @@ def diverging_fits(monkeypatch, diverges: Callable[[int], bool]) -> None:
 
     from bench.training.hypermodel import ImbalanceHyperModel
 
-    fits, original = iter(range(10_000)), ImbalanceHyperModel.fit
+    fits, original = iter(range(10_000)), ImbalanceHyperModel.train
 
-    def fit(self, hp, model, *args, **kwargs):
+    def train(self, hp, model, **kwargs):
         if diverges(next(fits)):
             model.compile(optimizer=model.optimizer, loss=lambda y_true, y_pred: keras.ops.mean(y_pred) * float("inf"))
-        return original(self, hp, model, *args, **kwargs)
+        return original(self, hp, model, **kwargs)
 
-    monkeypatch.setattr(ImbalanceHyperModel, "fit", fit)
+    monkeypatch.setattr(ImbalanceHyperModel, "train", train)
 
 
 SMOKE_BASELINE = ["run", "--profile", "smoke", "--strategy", "baseline", "--epochs", "2"]

@@ -47,10 +47,13 @@ def test_cv_tuning_scores_each_trial_on_k_folds_of_the_pool(tmp_path, monkeypatc
     from bench.training.hypermodel import ImbalanceHyperModel
 
     fits = []
-    real_fit = ImbalanceHyperModel.fit
-    monkeypatch.setattr(
-        ImbalanceHyperModel, "fit", lambda self, *a, **k: fits.append(len(self.fold.y_val)) or real_fit(self, *a, **k)
-    )
+    real_train = ImbalanceHyperModel.train
+
+    def counted(self, *args, **kwargs):
+        fits.append(len(self.fold.y_val))
+        return real_train(self, *args, **kwargs)
+
+    monkeypatch.setattr(ImbalanceHyperModel, "train", counted)
     out = tmp_path / "cv"
     assert run(out, "--strategy", "baseline", "--tuning", "cv[k=3]") == 0
     # one trial of three fits (folds of the first seed's pool), then the two seeds' final runs

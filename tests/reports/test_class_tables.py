@@ -39,3 +39,14 @@ def test_the_counts_table_follows_the_class_order_of_the_first_finished_cell():
         ("z", 2, 1, 7),
     ]
     assert imbalance("digits-lt[ratio=100]", frame).train == "25.0" and imbalance("toy", frame).requested == ""
+
+
+def test_a_finished_cell_without_class_counts_is_left_out_not_a_crash():
+    """A store migrated from an early schema holds finished cells without class counts; `bench status` skips them."""
+    frame = cells((1, "a", [5, 0, 1], [9, 9, 9]), (2, "a", [5, 5, 5], [9, 9, 0]))
+    frame.loc[0, "class_counts"] = None
+    names = ["x", "y", "z"]
+    assert absent_classes(frame, names) == ["z from test (seed 2; a)"]
+    assert class_counts(frame, names)[1] == "seed 2, a split"
+    assert imbalance("toy", frame).cells == "1"
+    assert thin_validation(frame, names) == []

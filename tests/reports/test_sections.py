@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.storage.store import Store
+from reports import sections
 from reports.results import StudyData, load
 from reports.sections import (
     DATASET_FIGURES,
@@ -83,3 +84,11 @@ def test_the_model_lists_every_figure_once_the_critical_difference_last(tmp_path
     model = report_model(study(tmp_path, datasets=("toy", "other", "third")), "macro_f1")
     names = [figure.name for figure in model.all_figures]
     assert names[-1] == "critical-difference" and len(names) == len(set(names)) == 3 * len(DATASET_FIGURES) + 1
+
+
+def test_the_friedman_line_writes_p_as_a_sentence_does(tmp_path, monkeypatch):
+    data = study(tmp_path, strategies=("baseline", "oversample", "focal"), datasets=("toy", "b", "c"))
+    monkeypatch.setattr(sections, "friedman", lambda means: (12.3456, 0.0002))
+    assert across(data, {}, "macro_f1").friedman == "chi² = 12.35, p < 0.001"
+    monkeypatch.setattr(sections, "friedman", lambda means: (1.5, 0.25))
+    assert across(data, {}, "macro_f1").friedman == "chi² = 1.50, p = 0.250"

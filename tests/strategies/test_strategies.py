@@ -120,7 +120,7 @@ def test_equal_values_name_the_same_strategy():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("adasyn", "unknown strategy 'adasyn'"),
+        ("mixup", "unknown strategy 'mixup'"),
         ("class-weight+effective-number", "both change the weights"),
         ("balanced-softmax+ldam-drw", "both change the loss"),
         ("smote+oversample", "both change the data"),

@@ -8,7 +8,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score,
 from bench.config import TrainingOptions
 from bench.training.batches import EpochBatches
 from bench.training.callbacks import OBJECTIVE, ValidationMetrics
-from bench.training.hypermodel import FoldData, ImbalanceHyperModel
+from bench.training.hypermodel import Fit, FoldData, ImbalanceHyperModel
 from bench.training.models import predict_logits, resolve_model
 from strategies import resolve
 from strategies.base import Strategy, StrategyPart
@@ -91,9 +91,11 @@ def test_one_epoch_records_the_objective_and_outputs_logits(fold, model_name):
     hypermodel = ImbalanceHyperModel(builder, resolve("oversample[target=1.0]"), fold, seed=3)
     hp = keras_tuner.HyperParameters()
     model = hypermodel.build(hp)
-    history = hypermodel.fit(hp, model, epochs=1)
-    assert OBJECTIVE in history.history and "val_macro_recall" in history.history
-    assert hypermodel.samples_per_epoch == 3 * np.bincount(fold.y_train).max()
+    fit = hypermodel.train(hp, model, epochs=1)
+    assert OBJECTIVE in fit.history and "val_macro_recall" in fit.history
+    assert fit.samples_per_epoch == 3 * np.bincount(fold.y_train).max()
+    assert len(fit.recall_per_class) == len(fit.confusion) == 1 and len(fit.recall_per_class[0]) == 3
+    assert hypermodel.fit(hp, hypermodel.build(hp), epochs=1).keys() == fit.history.keys(), "keras-tuner's scores"
     assert model.output_shape == (None, 3)
     assert model.layers[-1].get_config()["activation"] == "linear", "models must output logits"
 
@@ -156,8 +158,8 @@ def test_mixed_precision_computes_in_float16_and_returns_float32_logits(fold):
     inner = [layer for layer in model.layers if isinstance(layer, keras.Model)][0]
     assert {layer.compute_dtype for layer in inner.layers if layer.weights} == {"float16"}
     assert {w.dtype for w in model.weights if w.name != "count"} == {"float32"}, "weights stay float32"
-    history = mixed.fit(hp, model, epochs=1)
-    assert np.isfinite(history.history["loss"][0])
+    fit = mixed.train(hp, model, epochs=1)
+    assert np.isfinite(fit.history["loss"][0])
     logits = predict_logits(model, fold.x_val)
     assert logits.dtype == np.float32 and logits.shape == (len(fold.y_val), 3)
     plain = ImbalanceHyperModel(builder, resolve("baseline"), fold, seed=1).build(hp)
@@ -261,15 +263,15 @@ def fitted(strategy: str, fold: FoldData, epochs: int = 4, min_epochs: int = 0) 
     )
     hp = keras_tuner.HyperParameters()
     model = hypermodel.build(hp)
-    history = hypermodel.fit(hp, model, epochs=epochs)
-    return model.get_weights(), history
+    fit = hypermodel.train(hp, model, epochs=epochs)
+    return model.get_weights(), fit
 
 
 def test_deferred_reweighting_changes_training_and_the_kept_epoch_has_it_on(fold):
     """On every backend (the test runs in each tox env): the weights switch on mid-fit and reach the loss."""
-    with_drw, history = fitted("ldam-drw[drw_start=0.5,scale=30.0]", fold)
+    with_drw, fit = fitted("ldam-drw[drw_start=0.5,scale=30.0]", fold)
     late, _ = fitted("ldam-drw[drw_start=0.75,scale=30.0]", fold)  # on for the last epoch only
-    assert history.weights_from == 2 and history.kept_epoch >= 2
+    assert fit.weights_from == 2 and fit.kept_epoch >= 2
     assert not all(np.array_equal(a, b) for a, b in zip(with_drw, late, strict=True))
 
 
@@ -311,21 +313,20 @@ def test_no_epoch_before_min_epochs_or_the_weights_start_is_kept(fold, monkeypat
 
 
 def test_the_kept_epoch_is_the_best_from_min_epochs_on_and_scores_the_trial(fold):
-    from bench.training.callbacks import kept_scores
-
-    _, history = fitted("baseline", fold, epochs=6, min_epochs=3)
-    scores = history.history[OBJECTIVE]
-    assert history.kept_epoch == 3 + int(np.argmax(scores[3:]))
-    assert kept_scores(history)[OBJECTIVE] == scores[history.kept_epoch]
+    _, fit = fitted("baseline", fold, epochs=6, min_epochs=3)
+    scores = fit.history[OBJECTIVE]
+    assert fit.kept_epoch == 3 + int(np.argmax(scores[3:]))
+    assert fit.kept_scores[OBJECTIVE] == scores[fit.kept_epoch]
 
 
 def test_a_trial_is_scored_at_its_kept_epoch_not_its_best():
-    from bench.training.callbacks import kept_scores
-
-    history = keras.callbacks.History()
-    history.epoch, history.history = [0, 1, 2, 3], {OBJECTIVE: [0.9, 0.2, 0.4, 0.3], "val_loss": [1.0, 2.0, 3.0, 4.0]}
-    history.kept_epoch = 2
-    assert kept_scores(history) == {OBJECTIVE: 0.4, "val_loss": 3.0}
+    history = {OBJECTIVE: [0.9, 0.2, 0.4, 0.3], "val_loss": [1.0, 2.0, 3.0, 4.0]}
+    fit = Fit(history, [0, 1, 2, 3], kept_epoch=2, weights_from=None, optimiser_steps=8, samples_per_epoch=4,
+              recall_per_class=[], confusion=[])  # fmt: skip
+    assert fit.kept_scores == {OBJECTIVE: 0.4, "val_loss": 3.0}
+    resumed = Fit(history, [4, 5, 6, 7], kept_epoch=6, weights_from=None, optimiser_steps=8, samples_per_epoch=4,
+                  recall_per_class=[], confusion=[])  # fmt: skip
+    assert resumed.kept_scores == {OBJECTIVE: 0.4, "val_loss": 3.0}, "epochs count from a resumed fit's first"
 
 
 @pytest.mark.parametrize("budget", ["epochs", "steps"])
@@ -337,8 +338,8 @@ def test_a_budget_in_steps_gives_every_strategy_as_many_optimiser_steps(fold, bu
             builder, resolve(strategy), fold, 1, TrainingOptions(patience=50, budget=budget)
         )
         hp = keras_tuner.HyperParameters()
-        history = hypermodel.fit(hp, hypermodel.build(hp), epochs=6)
-        steps[strategy] = history.optimiser_steps
+        fit = hypermodel.train(hp, hypermodel.build(hp), epochs=6)
+        steps[strategy] = fit.optimiser_steps
     assert steps["baseline"] == 6 * 2, "45 training rows in batches of 32"
     assert steps["oversample[target=1.0]"] == (12 if budget == "steps" else 6 * 3), "90 oversampled rows: 3 batches"
 

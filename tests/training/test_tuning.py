@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from bench.config import TrainingOptions
-from bench.training.callbacks import OBJECTIVE, kept_scores
+from bench.training.callbacks import OBJECTIVE
 from bench.training.hypermodel import FoldData, ImbalanceHyperModel
 from bench.training.models import resolve_model
 from bench.training.tuning import KeptEpochHyperbandOracle, PairedRandomSearchOracle, search
@@ -19,14 +19,14 @@ X[Y == 2] -= 0.8
 
 
 class RecordingHyperModel(ImbalanceHyperModel):
-    """Keeps every fit's History, to compare with what keras-tuner's oracle recorded."""
+    """Keeps every fit's record, to compare with what keras-tuner's oracle recorded."""
 
-    histories: list
+    fits: list
 
-    def fit(self, hp, model, *args, **kwargs):
-        history = super().fit(hp, model, *args, **kwargs)
-        self.histories.append(history)
-        return history
+    def train(self, hp, model, **kwargs):
+        fit = super().train(hp, model, **kwargs)
+        self.fits.append(fit)
+        return fit
 
 
 @pytest.mark.parametrize("tuner", ["random", "hyperband"])
@@ -37,13 +37,13 @@ def test_each_trial_is_scored_at_the_epoch_its_fit_keeps(tuner, tmp_path):
     hypermodel = RecordingHyperModel(
         resolve_model("mlp", (6,)).builder, resolve("baseline"), fold, 2, TrainingOptions(patience=50, min_epochs=3)
     )
-    hypermodel.histories = []
+    hypermodel.fits = []
     options = TrainingOptions(tuner=tuner, max_trials=2, epochs=5, tuner_seed=3)
     result = search(hypermodel, options, directory=tmp_path, project="p")
     scored = sorted(t.objective for t in result.trials)
-    kept = sorted(kept_scores(h)[OBJECTIVE] for h in hypermodel.histories if len(h.epoch) > 0)
+    kept = sorted(fit.kept_scores[OBJECTIVE] for fit in hypermodel.fits if fit.epochs)
     assert scored == pytest.approx(kept)
-    assert all(h.kept_epoch >= 3 for h in hypermodel.histories), "no trial is scored before min_epochs"
+    assert all(fit.kept_epoch >= 3 for fit in hypermodel.fits), "no trial is scored before min_epochs"
     assert isinstance(result.best, dict) and "learning_rate" in result.best
 
 
