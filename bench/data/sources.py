@@ -15,6 +15,7 @@ import numpy as np
 
 from bench.data.dataset import IMBALANCE, IMBALANCE_BOUNDS, IMBALANCE_OPTIONS, PROFILES, Dataset, long_tail
 from bench.data.images import BAD_FILE_POLICIES, COLOR_MODES, load_folder
+from bench.data.imblearn_zoo import load_zoo, names
 from bench.data.npz import load_npz
 from bench.data.synthetic import SHAPES, synthetic_images, synthetic_tabular
 from bench.errors import UserError
@@ -66,6 +67,10 @@ def _npz(path: str | None, ratio: float, profile: str, mu: float) -> Dataset:
     return load_npz("npz", _required_path("npz", path), long_tail(ratio, profile, mu))
 
 
+def _zoo(name: str | None, ratio: float, profile: str, mu: float) -> Dataset:
+    return load_zoo(name, long_tail(ratio, profile, mu))
+
+
 DATASETS: Registry[Dataset] = Registry("dataset")
 for _entry in (
     Entry(
@@ -111,6 +116,15 @@ for _entry in (
         {"path": Unset(str), **IMBALANCE},
         bounds=IMBALANCE_BOUNDS,
         options=IMBALANCE_OPTIONS,
+    ),
+    Entry(
+        "imblearn-zoo",
+        "imbalanced-learn's benchmark collection of 27 binary tables by name (downloaded once into the user's cache)",
+        _zoo,
+        {"name": Unset(str), **IMBALANCE},
+        "Ding 2011, via imbalanced-learn fetch_datasets",
+        bounds=IMBALANCE_BOUNDS,
+        options={"name": names(), **IMBALANCE_OPTIONS},
     ),
     Entry(
         "synthetic-images",
