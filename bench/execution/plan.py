@@ -71,11 +71,13 @@ def prepare(config: StudyConfig) -> Study:
             (d, s, seed) for d in datasets for s in strategies for seed in config.protocol.seed_values
         )
     )
+    train_counts = {
+        (name, seed, stratified): np.bincount(datasets[name].y[fold.train], minlength=datasets[name].num_classes)
+        for (name, seed, stratified), fold in folds.items()
+    }
     skipped: dict[str, str] = {}
     for cell in cells:
         strategy = strategies[cell.strategy]
-        train = folds[cell.dataset, cell.seed, strategy.stratified].train
-        data = datasets[cell.dataset]
-        if reason := strategy.skip(np.bincount(data.y[train], minlength=data.num_classes)):
+        if reason := strategy.skip(train_counts[cell.dataset, cell.seed, strategy.stratified]):
             skipped[cell.key] = reason
     return Study(config, datasets, models, strategies, cells, skipped, folds)

@@ -179,10 +179,11 @@ class Runner:
 
     def drain(self) -> None:
         """Run queued work, at most `capacity` at a time, until nothing is queued or running."""
-        freed: list[tuple[str, int]] = []  # the models of each task that ended, in order: its worker is idle
+        # The models of the tasks that ended, oldest first: their workers are the idle ones (at most `capacity`).
+        freed: deque[tuple[str, int]] = deque(maxlen=self.executor.capacity)
         while self.queue or self.running:
             while self.queue and len(self.running) < self.executor.capacity:
-                work = self.next_work(freed.pop(0) if freed else None)
+                work = self.next_work(freed.popleft() if freed else None)
                 work.on_start()
                 self.running[self.executor.submit(work.task, *work.args)] = work
             for future in self.executor.wait(self.running):
