@@ -57,6 +57,25 @@ class SearchOutcome:
 
 
 @dataclass(frozen=True)
+class Classifier:
+    """The layer that computes the logits, as a post-hoc strategy sees it: per class, its weights' norm and bias.
+
+    Kept in a trained cell's history (`classifier_norms`, `classifier_bias`),
+    so a post-hoc strategy that reuses stored logits sees the model's too.
+    """
+
+    norms: np.ndarray
+    bias: np.ndarray
+
+    @classmethod
+    def from_history(cls, history: dict[str, Any]) -> Classifier | None:
+        """The record a trained cell's history holds; None when its model had no such layer."""
+        if history.get("classifier_norms") is None:
+            return None
+        return cls(np.asarray(history["classifier_norms"]), np.asarray(history["classifier_bias"]))
+
+
+@dataclass(frozen=True)
 class Trained:
     """What a cell gets from its model, trained here or reused: logits and how training went."""
 

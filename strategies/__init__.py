@@ -15,6 +15,7 @@ from bench.registry import Bounds, Entry, Parameter, Registry, Tunable
 from bench.specs import Spec, parse_composite
 from bench.user_code import load_named
 from strategies.base import NotApplicable, Strategy, StrategyPart, declaration_problem
+from strategies.decoupling import ClassifierRetraining, TauNorm
 from strategies.imblearn_samplers import IMBLEARN_PARTS
 from strategies.initialisation import BiasInit
 from strategies.losses import BalancedSoftmax, Focal, LDAMDeferredReweighting, LogitAdjusted
@@ -40,6 +41,8 @@ BUILT_IN: tuple[type[StrategyPart], ...] = (
     BiasInit,
     PosthocLogitAdjust,
     Threshold,
+    ClassifierRetraining,
+    TauNorm,
     *IMBLEARN_PARTS,
 )
 STRATEGIES: Registry[StrategyPart] = Registry("strategy")

@@ -1,8 +1,9 @@
 """What a strategy may change, and how parts combine into a composite.
 
-A strategy acts through six hooks (the table `HOOKS` below): the train/val
+A strategy acts through seven hooks (the table `HOOKS` below): the train/val
 split, the data seen per epoch, the loss weights, the loss, the model's
-starting point and the post-hoc decision. A part's hooks are the ones whose
+starting point, a second stage retraining the classifier layer alone, and
+the post-hoc decision. A part's hooks are the ones whose
 methods it overrides; a composite such as ``stratify+class-weight`` is the
 union of its parts, and two parts changing the same hook are refused because
 the result would depend on which one silently won.
@@ -23,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.errors import UserError
+from bench.records import Classifier
 from bench.registry import Entry, Param, Parameter, Tunable
 from bench.specs import Spec
 
@@ -50,6 +52,15 @@ class ClassWeights:
     vector: np.ndarray
     start: int = 0
     per_batch: bool = False
+
+
+@dataclass(frozen=True)
+class ClassifierStage:
+    """A second training stage (Kang et al. 2020's cRT): after the model has trained, its logits layer is
+    re-initialised and trained alone, every other layer frozen, for `epochs` epochs in the `sampler`'s order."""
+
+    epochs: int
+    sampler: Sampler
 
 
 def log_prior(y_train: np.ndarray, num_classes: int) -> np.ndarray:
@@ -85,6 +96,7 @@ HOOKS: dict[str, str] = {
     "weights_start": "weights",
     "loss": "loss",
     "init_model": "init",
+    "retrain_classifier": "classifier",
     "posthoc": "posthoc",
 }
 
@@ -184,10 +196,20 @@ class StrategyPart:
         """The model to train: the freshly built one, changed (its output bias) or extended (a cosine classifier)."""
         return model
 
-    def posthoc(self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray) -> dict[str, Any] | None:
-        """Offsets added to the logits at prediction time, chosen on validation data.
+    def retrain_classifier(self, hp: Any, y_train: np.ndarray) -> ClassifierStage | None:
+        """A second stage after training that retrains the logits layer alone on the frozen features; None: none."""
+        return None
 
-        Returns {"offsets": array of shape (num_classes,), **chosen values}.
+    def posthoc(
+        self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray, classifier: Classifier | None
+    ) -> dict[str, Any] | None:
+        """How the logits become a decision at prediction time, chosen on validation data.
+
+        `classifier` is the trained model's logits layer (its per-class weight
+        norms and bias), None when the model's last layer is not a Dense of
+        one unit per class. Returns {"offsets": array of shape (num_classes,),
+        **chosen values}, with an optional "scale" of the same shape: the
+        logits become logits * scale + offsets.
         """
         return None
 
@@ -357,6 +379,13 @@ class Strategy:
         for part in self.parts:
             model = part.init_model(model, hp, y_train, num_classes)
         return model
+
+    def retrain_classifier(self, hp: Any, y_train: np.ndarray) -> ClassifierStage | None:
+        return next((stage for part in self.parts if (stage := part.retrain_classifier(hp, y_train))), None)
+
+    @property
+    def retrains_classifier(self) -> bool:
+        return any("classifier" in part.hooks for part in self.parts)
 
     def skip(self, train_counts: np.ndarray) -> str | None:
         """The first part's reason it cannot run on a fold with these per-class training counts, or None."""

@@ -1,7 +1,7 @@
 """Post-hoc strategies: change how logits become a class, with no retraining.
 
-Both choose their offsets on the validation set (never the test set) and are
-applied to the logits of an already trained model, so a study reuses the
+They choose their adjustment on the validation set (never the test set) and
+apply it to the logits of an already trained model, so a study reuses the
 matching trained strategy's models (baseline's for a plain post-hoc name).
 """
 
@@ -12,16 +12,19 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
+from bench.records import Classifier
 from strategies.base import StrategyPart, log_prior
 
 
-def macro_f1_with(offsets: np.ndarray, logits: np.ndarray, y_true: np.ndarray) -> float:
-    """Macro-F1 over every class of the logits, as the test score counts them.
+def macro_f1_with(
+    offsets: np.ndarray, logits: np.ndarray, y_true: np.ndarray, scale: float | np.ndarray = 1.0
+) -> float:
+    """Macro-F1 over every class of the logits * scale + offsets, as the test score counts them.
 
     Without `labels=`, a class absent from validation and never predicted would
     drop out of the average, and the choice would optimise a different score.
     """
-    predicted = (logits + offsets).argmax(axis=1)
+    predicted = (logits * scale + offsets).argmax(axis=1)
     every_class = np.arange(logits.shape[1])
     return float(f1_score(y_true, predicted, labels=every_class, average="macro", zero_division=0))
 
@@ -36,7 +39,9 @@ class PosthocLogitAdjust(StrategyPart):
     corrects_prior = True
     taus = np.round(np.linspace(0.0, 2.0, 21), 2)
 
-    def posthoc(self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray) -> dict[str, Any]:
+    def posthoc(
+        self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray, classifier: Classifier | None
+    ) -> dict[str, Any]:
         prior = log_prior(y_train, val_logits.shape[1])
         scores = [macro_f1_with(-tau * prior, val_logits, y_val) for tau in self.taus]
         tau = float(self.taus[int(np.argmax(scores))])  # first maximum: the smallest adjustment that is best
@@ -56,7 +61,9 @@ class Threshold(StrategyPart):
     version = 1
     grid = np.round(np.linspace(-4.0, 4.0, 33), 2)
 
-    def posthoc(self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray) -> dict[str, Any]:
+    def posthoc(
+        self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray, classifier: Classifier | None
+    ) -> dict[str, Any]:
         offsets = np.zeros(val_logits.shape[1])
         best = macro_f1_with(offsets, val_logits, y_val)
         for _ in range(2):

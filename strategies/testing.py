@@ -19,6 +19,7 @@ import keras_tuner
 import numpy as np
 
 from bench.errors import UserError
+from bench.records import Classifier
 from bench.specs import Spec, Value
 from bench.training.batches import EpochBatches
 from bench.training.hypermodel import FoldData, ImbalanceHyperModel
@@ -122,12 +123,16 @@ def _check_hook_outputs(part: StrategyPart, fold: FoldData, name: str) -> None:
             f"an epoch's order must be integer row indices in [0, {len(y)}) of the training fold, got "
             f"{order.dtype} from {order.min(initial=0)} to {order.max(initial=0)}",
         )
-    chosen = part.posthoc(np.random.default_rng(0).normal(size=(len(fold.y_val), classes)), fold.y_val, y)
+    rng = np.random.default_rng(0)
+    classifier = Classifier(norms=rng.uniform(0.5, 2.0, classes), bias=rng.normal(size=classes))
+    chosen = part.posthoc(rng.normal(size=(len(fold.y_val), classes)), fold.y_val, y, classifier)
+    shapes = [np.shape(chosen.get(key, np.ones(classes))) for key in ("offsets", "scale")] if chosen else []
     _expect(
-        chosen is None or np.shape(chosen.get("offsets")) == (classes,),
+        chosen is None or ("offsets" in chosen and shapes == [(classes,), (classes,)]),
         name,
         "posthoc",
-        f"must return None or {{'offsets': array of shape ({classes},), ...}}, got {chosen!r}",
+        f"must return None or {{'offsets': array of shape ({classes},), optional 'scale' of that shape, ...}}, "
+        f"got {chosen!r}",
     )
 
 

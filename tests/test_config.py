@@ -4,6 +4,7 @@ import pytest
 
 from bench.config import FIVE_STRATEGIES, PROFILES, Protocol, TrainingOptions, TrainingSettings, build_config, load_toml
 from bench.errors import UserError
+from tests.conftest import STUDIES
 
 
 def test_default_is_quick_profile_with_five_strategies():
@@ -108,3 +109,22 @@ def test_training_settings_are_declared_once_and_carried_whole():
 def test_the_default_studys_fingerprint_is_the_one_its_stores_hold():
     """A refactor of the settings must not turn every existing store into 'a different study'."""
     assert build_config({}, {}).fingerprint() == "4a8900509c45c702"
+
+
+@pytest.mark.parametrize("study", sorted(p.name for p in STUDIES.glob("*.toml")))
+def test_every_shipped_study_names_registered_strategies_datasets_and_models(study):
+    """Checked without loading data: studies/cifar10-lt.toml is not run here (it needs a GPU and a download)."""
+    from bench.data.sources import DATASETS
+    from bench.specs import parse_spec
+    from bench.training.models import MODELS
+    from strategies import resolve
+
+    config = build_config(load_toml(STUDIES / study), {})
+    for strategy in config.protocol.strategies:
+        if ":" not in strategy:  # a user's part is relative to the study file: tests/execution runs those studies
+            resolve(strategy)
+    for dataset in config.protocol.datasets:
+        spec = parse_spec(dataset)
+        if spec.name in DATASETS:
+            DATASETS[spec.name].canonical(spec)
+    assert ":" in config.protocol.model or config.protocol.model in MODELS

@@ -58,9 +58,12 @@ def long_tail(ratio: float, profile: str, mu: float) -> LongTail | None:
 class Dataset:
     """Features, integer labels and names; `sample_id` is the row index.
 
+    `test_rows` set: those rows (a dataset's official test split) are every
+    seed's test set, and `long_tail` thins the rest (the CIFAR-LT protocol).
     `test_per_class` set: each seed's test set is balanced with that many
-    samples per class and cut before `long_tail` thins the rest (the CIFAR-LT
-    protocol). Otherwise the test set is a stratified `test_fraction`.
+    samples per class and cut before `long_tail` thins the rest (the same
+    protocol on data without a test split). Otherwise the test set is a
+    stratified `test_fraction`.
     `standardize` marks feature columns (of 2-D data) whose missing values are
     imputed and which are standardised with statistics of each training fold.
     """
@@ -71,6 +74,7 @@ class Dataset:
     class_names: tuple[str, ...]
     test_fraction: float = 0.2
     test_per_class: int | None = None
+    test_rows: np.ndarray | None = None
     long_tail: LongTail | None = None
     standardize: tuple[int, ...] = ()
 

@@ -16,7 +16,9 @@ import numpy as np
 from bench.data.dataset import IMBALANCE, IMBALANCE_BOUNDS, IMBALANCE_OPTIONS, PROFILES, Dataset, long_tail
 from bench.data.images import BAD_FILE_POLICIES, COLOR_MODES, load_folder
 from bench.data.imblearn_zoo import load_zoo, names
+from bench.data.keras_datasets import load_keras_dataset
 from bench.data.npz import load_npz
+from bench.data.openml import load_openml
 from bench.data.synthetic import SHAPES, synthetic_images, synthetic_tabular
 from bench.errors import UserError
 from bench.registry import Bounds, Entry, Registry, Unset
@@ -71,8 +73,37 @@ def _zoo(name: str | None, ratio: float, profile: str, mu: float) -> Dataset:
     return load_zoo(name, long_tail(ratio, profile, mu))
 
 
+def _openml(
+    id: int | None, name: str | None, target: str | None, missing: str, ratio: float, profile: str, mu: float
+) -> Dataset:
+    return load_openml(id, name, target, missing, long_tail(ratio, profile, mu))
+
+
+def _keras_dataset(source: str, ratio: float, profile: str, mu: float) -> Dataset:
+    return load_keras_dataset(source, long_tail(ratio, profile, mu))
+
+
+def _official_split(name: str, what: str, reference: str) -> Entry[Dataset]:
+    return Entry(
+        name,
+        f"{what}, training set long-tailed per seed, the official test set as test (downloaded once into the "
+        "user's cache)",
+        functools.partial(_keras_dataset, name),
+        {"ratio": 100.0, "profile": "exp", "mu": 0.5},
+        reference,
+        bounds=IMBALANCE_BOUNDS,
+        options=IMBALANCE_OPTIONS,
+    )
+
+
 DATASETS: Registry[Dataset] = Registry("dataset")
 for _entry in (
+    _official_split("cifar10-lt", "CIFAR-10 (32x32 colour, 10 classes)", "Cao et al. 2019 (CIFAR-10-LT)"),
+    _official_split("cifar100-lt", "CIFAR-100 (32x32 colour, 100 classes)", "Cao et al. 2019 (CIFAR-100-LT)"),
+    _official_split("mnist-lt", "MNIST (28x28 grey digits)", "Cao et al. 2019's profile on MNIST"),
+    _official_split(
+        "fashion-mnist-lt", "Fashion-MNIST (28x28 grey clothing)", "Cao et al. 2019's profile on Fashion-MNIST"
+    ),
     Entry(
         "digits-lt",
         "scikit-learn's 8x8 digits as 64-pixel vectors, long-tailed after a balanced test cut",
@@ -125,6 +156,16 @@ for _entry in (
         "Ding 2011, via imbalanced-learn fetch_datasets",
         bounds=IMBALANCE_BOUNDS,
         options={"name": names(), **IMBALANCE_OPTIONS},
+    ),
+    Entry(
+        "openml",
+        "an OpenML table by id or name (its default target unless target= names a column; downloaded once into the "
+        "user's cache); handled as a CSV is",
+        _openml,
+        {"id": Unset(int), "name": Unset(str), "target": Unset(str), "missing": "error", **IMBALANCE},
+        "Vanschoren et al. 2013, via scikit-learn fetch_openml",
+        bounds={"id": Bounds(1), **IMBALANCE_BOUNDS},
+        options={"missing": MISSING_POLICIES, **IMBALANCE_OPTIONS},
     ),
     Entry(
         "synthetic-images",

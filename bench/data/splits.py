@@ -32,7 +32,10 @@ def holdout(dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
     of each class that has three or more, so the validation cut can hold it too.
     """
     rng = np.random.default_rng(seed)
-    if dataset.test_per_class is None:
+    if dataset.test_rows is not None:
+        test = dataset.test_rows
+        pool = np.setdiff1d(np.arange(len(dataset.y)), test)
+    elif dataset.test_per_class is None:
         counts = np.bincount(dataset.y, minlength=dataset.num_classes)
         if single := [dataset.class_names[c] for c, n in enumerate(counts) if n == 1]:
             raise UserError(

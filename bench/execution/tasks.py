@@ -24,8 +24,9 @@ from bench.data.features import fold_features
 from bench.data.splits import Fold, holdout
 from bench.execution.plan import Study
 from bench.metrics import score
-from bench.records import Cell, CellResult, SearchOutcome, Trained
+from bench.records import Cell, CellResult, Classifier, SearchOutcome, Trained
 from bench.storage.files import slug
+from bench.training.classifier import classifier_record
 from bench.training.hypermodel import FoldData, ImbalanceHyperModel
 from bench.training.models import predict_logits
 from bench.training.tuning import search
@@ -151,6 +152,7 @@ def train(
             "kept_epoch": fit.kept_epoch + 1,  # 1-based, as the report counts epochs
             "weights_from_epoch": None if fit.weights_from is None else fit.weights_from + 1,
             "optimiser_steps": fit.optimiser_steps,
+            **classifier_record(model, arrays.num_classes),  # what tau-norm reuses with these logits
         },
         samples_per_epoch=fit.samples_per_epoch,
     )
@@ -167,8 +169,9 @@ def cell_task(
     trained = reused or train(study, directory, cell, arrays, x_test, best)
     hyperparameters, logits = dict(best), trained.test_logits
     if (part := strategy.posthoc_part) is not None:
-        chosen = part.posthoc(trained.val_logits, arrays.y_val, arrays.y_train)
-        logits = logits + chosen.pop("offsets")
+        classifier = Classifier.from_history(trained.history)
+        chosen = part.posthoc(trained.val_logits, arrays.y_val, arrays.y_train, classifier)
+        logits = logits * chosen.pop("scale", 1.0) + chosen.pop("offsets")
         hyperparameters.update(chosen)
     proba = softmax(logits, axis=1).astype("float32")  # as stored: every score is computable again from the store
     y_pred, y_true = logits.argmax(axis=1), data.y[fold.test]

@@ -22,10 +22,11 @@ from bench.backend import feeds_one_tf_dataset, forget_dead_custom_gradients
 from bench.config import TrainingOptions
 from bench.training.batches import EpochBatches, FeedEpoch
 from bench.training.callbacks import StopOnDivergence, ValidationMetrics, early_stopping
+from bench.training.classifier import classifier_layer, freeze_all_but, reinitialise
 from bench.training.compiled import COMPILED, CompiledModels, all_layers
 from bench.training.models import FOLD_NORMALIZATION, Builder
 from bench.training.tf_input import tf_fit_arguments
-from strategies.base import NotApplicable, Strategy
+from strategies.base import ClassifierStage, NotApplicable, Strategy
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,19 @@ class Fit:
         index = self.epochs.index(self.kept_epoch)
         return {key: float(values[index]) for key, values in self.history.items()}
 
+    def then(self, later: Fit) -> Fit:
+        """This fit and a later one of the same model (a second stage) as one record, keeping the later's epoch."""
+        return Fit(
+            history={key: values + later.history[key] for key, values in self.history.items() if key in later.history},
+            epochs=self.epochs + later.epochs,
+            kept_epoch=later.kept_epoch,
+            weights_from=self.weights_from,
+            optimiser_steps=self.optimiser_steps + later.optimiser_steps,
+            samples_per_epoch=self.samples_per_epoch,
+            recall_per_class=self.recall_per_class + later.recall_per_class,
+            confusion=self.confusion + later.confusion,
+        )
+
 
 class ImbalanceHyperModel(keras_tuner.HyperModel):
     """A builder + a strategy + one fold, as keras-tuner's HyperModel.
@@ -183,7 +197,7 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
             optimizer=keras.optimizers.Adam(learning_rate),
             loss=self.strategy.loss(hp, fold.y_train, fold.num_classes),
         )
-        if self.strategy.adds_callbacks:  # they may change the model as it trains: it is not kept
+        if self.strategy.adds_callbacks or self.strategy.retrains_classifier:  # they change the model: it is not kept
             return model
         return self.compiled.reuse(model)
 
@@ -201,7 +215,8 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         own labels, also when a sampler synthesises rows (SMOTE). No epoch
         before `min_epochs`, nor before the strategy's weights switch on, is
         kept: the scored model is one that trained with every part of its
-        strategy.
+        strategy. A strategy that retrains the classifier (crt) then gets its
+        second stage, and the record covers both.
         """
         fold, strategy = self.fold, self.strategy
         with self.noting_refusal():
@@ -224,15 +239,30 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         budget = max(1, round(self.options.epochs * scale))
         weights = strategy.class_weights(hp, fold.y_train, fold.num_classes, budget)
         batches.weights = weights
+        extra = [*strategy.callbacks(hp, fold.y_train, fold.num_classes), *kwargs.pop("callbacks", [])]
+        first_kept = max(min_epochs, weights.start if weights else 0)
+        fit = self.fit_batches(hp, model, batches, first_kept, patience, extra, **kwargs)
+        if (stage := strategy.retrain_classifier(hp, fold.y_train)) is not None:
+            fit = fit.then(self.retrain_classifier(hp, model, stage, fit.epochs[-1] + 1, **kwargs))
+        if self.on_fit_end is not None:
+            self.on_fit_end()
+        return fit
+
+    def fit_batches(
+        self,
+        hp: keras_tuner.HyperParameters,
+        model: keras.Model,
+        batches: EpochBatches,
+        first_kept: int,
+        patience: int,
+        extra: list[keras.callbacks.Callback],
+        **kwargs: Any,
+    ) -> Fit:
+        """One `model.fit` on `batches`, scored on validation each epoch, keeping its best epoch from `first_kept`."""
+        fold = self.fold
         self.monitor = ValidationMetrics(fold.x_val, fold.y_val, fold.num_classes, self.live_class_names)
-        stopping = early_stopping(patience, max(min_epochs, weights.start if weights else 0))
-        callbacks = [
-            self.monitor,  # first: it puts val_loss and val_macro_f1 into the logs the others read
-            StopOnDivergence(),
-            stopping,
-            *strategy.callbacks(hp, fold.y_train, fold.num_classes),
-            *kwargs.pop("callbacks", []),
-        ]
+        stopping = early_stopping(patience, first_kept)
+        callbacks = [self.monitor, StopOnDivergence(), stopping, *extra]  # monitor first: it writes the scores
         if self.options.reduce_lr:
             callbacks.append(
                 keras.callbacks.ReduceLROnPlateau(
@@ -240,20 +270,48 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
                 )
             )
         data, feeding = fit_inputs(batches)
-        callbacks = feeding + callbacks
         kwargs.setdefault("verbose", 0)
         started = time.perf_counter()
-        history = model.fit(**data, callbacks=callbacks, **kwargs)
+        history = model.fit(**data, callbacks=feeding + callbacks, **kwargs)
         self.compute_seconds += time.perf_counter() - started - self.monitor.scoring_seconds
-        if self.on_fit_end is not None:
-            self.on_fit_end()
         return Fit(
             history=history.history,
             epochs=history.epoch,
             kept_epoch=stopping.best_epoch if stopping.best_weights is not None else history.epoch[-1],
-            weights_from=weights.start if weights else None,
+            weights_from=batches.weights.start if batches.weights else None,
             optimiser_steps=len(batches) * len(history.epoch),
             samples_per_epoch=len(batches.order),
             recall_per_class=self.monitor.recall_per_class,
             confusion=self.monitor.confusion,
         )
+
+    def retrain_classifier(
+        self,
+        hp: keras_tuner.HyperParameters,
+        model: keras.Model,
+        stage: ClassifierStage,
+        first_epoch: int,
+        **kwargs: Any,
+    ) -> Fit:
+        """The second stage (cRT): the logits layer re-initialised and trained alone, from the first stage's kept
+        weights, for `stage.epochs` more epochs on its sampler's batches; a new optimiser, as Kang et al. use."""
+        fold = self.fold
+        with self.noting_refusal():
+            classifier = classifier_layer(model, fold.num_classes)
+        freeze_all_but(model, classifier)
+        reinitialise(classifier)
+        model.compile(
+            optimizer=keras.optimizers.Adam(hp.get("learning_rate")),
+            loss=self.strategy.loss(hp, fold.y_train, fold.num_classes),
+        )
+        batches = EpochBatches(
+            fold.x_train,
+            fold.y_train,
+            fold.num_classes,
+            hp.get("batch_size"),
+            stage.sampler,
+            self.seed,
+            first_epoch=first_epoch,
+        )
+        kwargs.update(initial_epoch=first_epoch, epochs=first_epoch + stage.epochs)
+        return self.fit_batches(hp, model, batches, first_epoch, self.options.patience, [], **kwargs)

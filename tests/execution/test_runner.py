@@ -221,6 +221,8 @@ def test_posthoc_strategies_reuse_the_baseline_models_without_training(tmp_path,
         "baseline",
         "--strategy",
         "posthoc-logit-adjust",
+        "--strategy",
+        "tau-norm",
     ]
     assert main(args) == 0
     assert trained == ["baseline", "baseline"], "post-hoc cells must not train"
@@ -230,6 +232,8 @@ def test_posthoc_strategies_reuse_the_baseline_models_without_training(tmp_path,
         assert threshold["status"] == "done" and threshold["history"] == base["history"]
         assert "threshold_offsets" in json.loads(threshold["hyperparameters"])
         assert "posthoc_tau" in json.loads(rows[("posthoc-logit-adjust", seed)]["hyperparameters"])
+        assert rows[("tau-norm", seed)]["status"] == "done", rows[("tau-norm", seed)]["error"]
+        assert "tau_norm_tau" in json.loads(rows[("tau-norm", seed)]["hyperparameters"])
     assert [p.name for p in (out / "tuner").iterdir()] == [tasks.project_name("digits-lt", "baseline")]
 
 

@@ -325,7 +325,7 @@ def test_posthoc_logit_adjustment_picks_tau_on_validation():
     # A model biased towards the head class: adjusting by the prior recovers the tail.
     y_val = np.array([0, 1, 2, 2])
     val_logits = np.array([[3.0, 1.0, 0.0], [2.0, 1.8, 0.0], [2.0, 0.0, 0.5], [2.5, 0.0, 0.9]])
-    chosen = strategy.posthoc_part.posthoc(val_logits, y_val, y_train)
+    chosen = strategy.posthoc_part.posthoc(val_logits, y_val, y_train, None)
     adjusted = (val_logits + chosen["offsets"]).argmax(axis=1)
     assert chosen["posthoc_tau"] > 0 and adjusted.tolist() == [0, 1, 2, 2]
     assert strategy.trained().name == "baseline"
@@ -355,7 +355,7 @@ def test_posthoc_adjustment_leaves_binary_roc_auc_unchanged():
     rng = np.random.default_rng(6)
     y = rng.integers(0, 2, 300)
     logits = rng.normal(size=(300, 2)) + np.eye(2)[y] * 0.7 + np.array([1.5, 0.0])
-    chosen = resolve("posthoc-logit-adjust").posthoc_part.posthoc(logits, y, np.repeat([0, 1], [90, 10]))
+    chosen = resolve("posthoc-logit-adjust").posthoc_part.posthoc(logits, y, np.repeat([0, 1], [90, 10]), None)
     before = roc_auc_score(y, softmax(logits, axis=1)[:, 1])
     after = roc_auc_score(y, softmax(logits + chosen["offsets"], axis=1)[:, 1])
     assert chosen["posthoc_tau"] > 0 and after == pytest.approx(before, abs=1e-12)
@@ -380,7 +380,7 @@ def test_threshold_offsets_never_lower_validation_macro_f1():
     rng = np.random.default_rng(3)
     y_val = rng.integers(0, 3, 60)
     val_logits = rng.normal(size=(60, 3)) + np.eye(3)[y_val] * 0.8 + np.array([1.0, 0.0, -1.0])
-    chosen = resolve("threshold").posthoc_part.posthoc(val_logits, y_val, y_val)
+    chosen = resolve("threshold").posthoc_part.posthoc(val_logits, y_val, y_val, None)
     before = f1_score(y_val, val_logits.argmax(1), average="macro")
     after = f1_score(y_val, (val_logits + chosen["offsets"]).argmax(1), average="macro")
     assert after >= before and len(chosen["threshold_offsets"]) == 3
@@ -398,7 +398,7 @@ def test_hooks_are_the_ones_whose_methods_a_class_overrides():
         def sampler(self, hp, y_train):
             return None
 
-        def posthoc(self, val_logits, y_val, y_train):
+        def posthoc(self, val_logits, y_val, y_train, classifier):
             return None
 
         def callbacks(self, hp, y_train, num_classes):

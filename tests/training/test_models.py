@@ -22,6 +22,22 @@ def test_auto_chooses_by_input_rank(shape, expected):
     assert resolve_model("auto", shape).name == expected
 
 
+def test_resnet32_is_cao_et_als_network_with_option_a_shortcuts():
+    import keras
+
+    from bench.training.models import resnet32
+
+    model = resnet32(keras_tuner.HyperParameters(), (32, 32, 3), 10)
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 464_154, "ResNet-32's 0.46M for CIFAR-10"
+    assert sum(isinstance(layer, keras.layers.Conv2D) for layer in model.layers) == 31
+    assert not any(isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1) for layer in model.layers)
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    first, second = (keras.ops.convert_to_numpy(model(x, training=False)) for _ in range(2))
+    np.testing.assert_array_equal(first, second)  # augmentation: training only
+    with pytest.raises(UserError, match="model resnet32 needs image input"):
+        resolve_model("resnet32", (64,))
+
+
 def test_rnn_needs_sequences():
     with pytest.raises(UserError, match="model rnn needs sequence input"):
         resolve_model("rnn", (64,))
@@ -51,6 +67,7 @@ def train_once(model_name: str, data: FoldData, fixed: dict[str, object]) -> np.
         ("cnn", (8, 8, 1), {"cnn_flip": True, "cnn_batch_norm": True, "cnn_blocks": 3}),
         ("rnn", (6, 2), {"rnn_cell": "lstm"}),
         ("rnn", (6, 2), {"rnn_cell": "gru"}),
+        ("resnet32", (16, 16, 3), {}),
     ],
 )
 def test_models_train_to_logits_and_repeat_exactly(model_name, shape, fixed):
