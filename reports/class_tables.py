@@ -12,6 +12,7 @@ import pandas as pd
 from bench.errors import UserError
 from bench.metrics import GROUPS, class_groups
 from bench.specs import format_value, parse_spec
+from bench.storage.rows import Status
 from reports import class_coverage
 from reports.formatting import fmt, seed_list, spread
 from reports.results import StudyData
@@ -23,7 +24,7 @@ SPLITS = {"train": "training", "val": "validation", "test": "test"}
 def counted(cells: pd.DataFrame) -> pd.DataFrame:
     """The finished cells that recorded their class counts (a store migrated from an early schema may hold
     finished cells without them), as `bench status` reads them too."""
-    return cells[(cells.status == "done") & cells.class_counts.notna()]
+    return cells[(cells.status == Status.DONE) & cells.class_counts.notna()]
 
 
 def groups_text(cells: pd.DataFrame, names: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bench.metrics import SUMMARY_METRICS, counted_confusion, reliability_bins
+from bench.storage.rows import Status
 from bench.storage.store import Store
 
 RESULT_KEYS = ["dataset", "strategy", "seed"]
@@ -61,14 +62,14 @@ TIMINGS = {"seconds": float, "compute_seconds": float}  # NULL (not recorded) be
 
 
 def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame([dict(r) for r in rows], columns=columns)
+    frame = pd.DataFrame([r.stored() for r in rows], columns=columns)
     return frame.astype({k: v for k, v in TIMINGS.items() if k in frame.columns})
 
 
 def metric_frame(rows: list[tuple[str, str, int, float]], cells: pd.DataFrame) -> pd.DataFrame:
     """The finished cells' metric rows, long: dataset, strategy, seed, position, name, class_index, value."""
     metrics = pd.DataFrame.from_records(rows, columns=["key", "name", "class_index", "value"])
-    done = cells.loc[cells.status == "done", ["key", *RESULT_KEYS, "position"]]
+    done = cells.loc[cells.status == Status.DONE, ["key", *RESULT_KEYS, "position"]]
     return done.merge(metrics, on="key").drop(columns="key")
 
 
@@ -90,7 +91,7 @@ def _per_class(metric_rows: pd.DataFrame) -> pd.DataFrame:
 def _histories(cells: pd.DataFrame) -> pd.DataFrame:
     """One row per epoch of every finished cell's final run (records first, one frame at the end: fast at 10,000)."""
     records = []
-    for row in cells[cells.status == "done"].itertuples():
+    for row in cells[cells.status == Status.DONE].itertuples():
         history = row.history
         per_epoch = {
             k: v

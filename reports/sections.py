@@ -18,6 +18,7 @@ import pandas as pd
 from bench.config import THIN_VALIDATION
 from bench.metrics import ECE_BINS, SUMMARY
 from bench.storage.files import slug
+from bench.storage.rows import Status
 from reports import class_tables, figures, score_tables, training_tables
 from reports.findings import findings
 from reports.formatting import fmt, fmt_p, seed_list, when
@@ -379,8 +380,8 @@ def report_model(data: StudyData, metric: str) -> ReportModel:
     """The whole report's model, ranked and judged by `metric`."""
     palette = figures.strategy_palette(data.strategies)
     cells = data.cells
-    unfinished = cells[cells.status != "done"][["dataset", "strategy", "seed", "status", "error"]].fillna("")
-    failed_searches = data.searches[data.searches.status == "failed"][["dataset", "strategy", "error"]]
+    unfinished = cells[cells.status != Status.DONE][["dataset", "strategy", "seed", "status", "error"]].fillna("")
+    failed_searches = data.searches[data.searches.status == Status.FAILED][["dataset", "strategy", "error"]]
     return ReportModel(
         config=data.config,
         config_items=sorted(data.config.items()),

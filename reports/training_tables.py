@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from bench.storage.rows import Status
 from reports.formatting import fmt, format_hyperparameters, spread
 from reports.results import StudyData
 
@@ -26,7 +27,7 @@ def hyperparameters(data: StudyData, dataset: str, strategies: list[str]) -> lis
     best = {  # per strategy, or per strategy and seed with per-seed tuning
         (r.strategy, int(r.seed)): json.loads(r.best_hp)
         for r in data.searches.itertuples()
-        if r.dataset == dataset and r.status == "done"
+        if r.dataset == dataset and r.status == Status.DONE
     }
     return [
         HyperparameterRow(f"{s} (seed {seed})" if seed else s, format_hyperparameters(values))
@@ -49,7 +50,7 @@ class KeptEpochs:
 def kept_epochs(cells: pd.DataFrame, strategies: list[str]) -> list[KeptEpochs]:
     """Per strategy whose weights switch on mid-training (deferred re-weighting): whether each final run's kept
     epoch had them on, so a reader sees that the scored models are the ones the strategy describes."""
-    done = cells[cells.status == "done"]
+    done = cells[cells.status == Status.DONE]
     rows = []
     for strategy in strategies:
         runs = list(done[done.strategy == strategy].history)
@@ -78,7 +79,7 @@ def cost_table(data: StudyData, dataset: str, strategies: list[str]) -> pd.DataF
     # A strategy has one search, or one per seed with per-seed tuning: their times add up.
     searches = data.searches[data.searches.dataset == dataset].groupby("strategy")[["seconds", "compute_seconds"]]
     searches = searches.sum(min_count=1)
-    cells = data.cells[(data.cells.dataset == dataset) & (data.cells.status == "done")]
+    cells = data.cells[(data.cells.dataset == dataset) & (data.cells.status == Status.DONE)]
     epochs = data.histories[data.histories.dataset == dataset].groupby(["strategy", "seed"]).epoch.max()
     epochs = epochs.groupby(level="strategy").mean()
     trials = data.trials[data.trials.dataset == dataset].strategy.value_counts()

@@ -17,7 +17,7 @@ import numpy as np
 from bench.records import Classifier
 from bench.registry import Bounds, Parameter
 from strategies.base import ClassifierStage, NotApplicable, StrategyPart
-from strategies.posthoc import macro_f1_with
+from strategies.posthoc import TunedTau
 from strategies.resampling import class_balanced_order
 
 
@@ -54,12 +54,11 @@ def tau_normalised(classifier: Classifier, tau: float) -> tuple[np.ndarray, np.n
     return scale, classifier.bias * (1.0 - scale)
 
 
-class TauNorm(StrategyPart):
+class TauNorm(TunedTau):
     """tau-normalised classifier: w_c / |w_c| ** tau per class, the bias kept, tau picked on validation macro-F1.
 
     The bias stays as it was, as in MMPretrain's TauNormHook, so tau = 0 is the
-    trained model itself. The grid is posthoc-logit-adjust's (0 to 2 by 0.1);
-    the first maximum (the smallest tau) wins.
+    trained model itself.
     """
 
     name = "tau-norm"
@@ -68,8 +67,6 @@ class TauNorm(StrategyPart):
     )
     reference = "Kang et al. 2020, Decoupling Representation and Classifier for Long-Tailed Recognition (tau-norm)"
     version = 1
-    corrects_prior = True
-    taus = np.round(np.linspace(0.0, 2.0, 21), 2)
 
     def posthoc(
         self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray, classifier: Classifier | None
@@ -79,7 +76,5 @@ class TauNorm(StrategyPart):
                 "tau-norm: the model's last layer is not a Dense layer with one unit (and non-zero weights) per "
                 "class, so there are no class weight norms to normalise"
             )
-        adjustments = [tau_normalised(classifier, float(tau)) for tau in self.taus]
-        scores = [macro_f1_with(offsets, val_logits, y_val, scale) for scale, offsets in adjustments]
-        best = int(np.argmax(scores))
-        return {"scale": adjustments[best][0], "offsets": adjustments[best][1], "tau_norm_tau": float(self.taus[best])}
+        tau, (scale, offsets) = self.best_tau(lambda tau: tau_normalised(classifier, tau), val_logits, y_val)
+        return {"scale": scale, "offsets": offsets, "tau_norm_tau": tau}

@@ -7,6 +7,7 @@ matching trained strategy's models (baseline's for a plain post-hoc name).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,23 +30,42 @@ def macro_f1_with(
     return float(f1_score(y_true, predicted, labels=every_class, average="macro", zero_division=0))
 
 
-class PosthocLogitAdjust(StrategyPart):
+Adjustment = tuple[float | np.ndarray, np.ndarray]  # (scale, offsets): the logits become logits * scale + offsets
+
+
+class TunedTau(StrategyPart):
+    """A post-hoc correction of the prior with one knob, tau, chosen on validation macro-F1 over 0 to 2 by 0.1.
+
+    The first maximum wins: the smallest adjustment that is best, so a
+    model that needs none keeps tau = 0.
+    """
+
+    corrects_prior = True
+    taus = np.round(np.linspace(0.0, 2.0, 21), 2)
+
+    def best_tau(
+        self, adjustment: Callable[[float], Adjustment], val_logits: np.ndarray, y_val: np.ndarray
+    ) -> tuple[float, Adjustment]:
+        adjustments = [adjustment(float(tau)) for tau in self.taus]
+        scores = [macro_f1_with(offsets, val_logits, y_val, scale) for scale, offsets in adjustments]
+        best = int(np.argmax(scores))
+        return float(self.taus[best]), adjustments[best]
+
+
+class PosthocLogitAdjust(TunedTau):
     """Predict argmax(logits - tau * log prior) (Menon et al. 2021), tau picked on validation macro-F1."""
 
     name = "posthoc-logit-adjust"
     description = "no retraining: predict argmax(logits - tau * log prior), tau chosen on validation"
     reference = "Menon et al. 2021 (post-hoc variant)"
     version = 1
-    corrects_prior = True
-    taus = np.round(np.linspace(0.0, 2.0, 21), 2)
 
     def posthoc(
         self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray, classifier: Classifier | None
     ) -> dict[str, Any]:
         prior = log_prior(y_train, val_logits.shape[1])
-        scores = [macro_f1_with(-tau * prior, val_logits, y_val) for tau in self.taus]
-        tau = float(self.taus[int(np.argmax(scores))])  # first maximum: the smallest adjustment that is best
-        return {"offsets": -tau * prior, "posthoc_tau": tau}
+        tau, (_, offsets) = self.best_tau(lambda tau: (1.0, -tau * prior), val_logits, y_val)
+        return {"offsets": offsets, "posthoc_tau": tau}
 
 
 class Threshold(StrategyPart):

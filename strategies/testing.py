@@ -22,6 +22,7 @@ from bench.errors import UserError
 from bench.records import Classifier
 from bench.specs import Spec, Value
 from bench.training.batches import EpochBatches
+from bench.training.callbacks import ValidationMetrics
 from bench.training.hypermodel import FoldData, ImbalanceHyperModel
 from bench.training.models import predict_logits, resolve_model
 from strategies.base import NotApplicable, Strategy, StrategyPart, declaration_problem
@@ -141,9 +142,10 @@ def _fit_on_training_rows_only(strategy: Strategy, fold: FoldData, name: str, se
     arrays = (fold.x_train, fold.y_train, fold.x_val, fold.y_val)
     before = [array.copy() for array in arrays]
     batches: list[np.ndarray] = []
+    scored: list[np.ndarray] = []
     hypermodel = toy_hypermodel(strategy, fold, seed)
     hp = keras_tuner.HyperParameters()
-    with _watching(batches):
+    with _watching(batches, scored):
         try:
             model = hypermodel.build(hp)
             fit = hypermodel.train(hp, model, epochs=1)
@@ -161,21 +163,26 @@ def _fit_on_training_rows_only(strategy: Strategy, fold: FoldData, name: str, se
         "training fold untouched",
         "the fit changed the training arrays in place; work on a copy, since one fold serves every trial",
     )
-    _expect(hypermodel.monitor.x_val is fold.x_val, name, "validation untouched", "validation scored other arrays")
+    _expect(all(x is fold.x_val for x in scored), name, "validation untouched", "validation scored other arrays")
     loss = fit.history["loss"][0]
     _expect(bool(np.isfinite(loss)), name, "trains", f"the loss after one epoch is {loss}")
     return predict_logits(model, fold.x_val)
 
 
 @contextmanager
-def _watching(batches: list[np.ndarray]) -> Iterator[None]:
-    """Record the features of every training batch the harness draws."""
+def _watching(batches: list[np.ndarray], scored: list[np.ndarray]) -> Iterator[None]:
+    """Record the features of every training batch the harness draws, and the validation arrays it scores."""
     original = EpochBatches.__getitem__
+    monitor = ValidationMetrics.__init__
+
+    def scoring(self: ValidationMetrics, x_val: np.ndarray, *args: object, **kwargs: object) -> None:
+        scored.append(x_val)
+        monitor(self, x_val, *args, **kwargs)
 
     def spy(self: EpochBatches, index: int) -> tuple[np.ndarray, ...]:
         batch = original(self, index)
         batches.append(batch[0])
         return batch
 
-    with mock.patch.object(EpochBatches, "__getitem__", spy):
+    with mock.patch.object(EpochBatches, "__getitem__", spy), mock.patch.object(ValidationMetrics, "__init__", scoring):
         yield

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
 from bench.config import THIN_VALIDATION
+from bench.storage.rows import CellRow, Status
 from bench.storage.store import Store
 from reports import class_coverage as coverage
 
@@ -19,28 +19,26 @@ _FOLDS = {"val": ("validation", "scores on validation count it as 0"), "test": (
 def status_text(directory: Path) -> str:
     with Store.open_existing(directory) as store:
         cells = store.cells()
-        failed_searches = [row for row in store.searches() if row["status"] == "failed"]
+        failed_searches = [row for row in store.searches() if row.status is Status.FAILED]
         class_names = store.class_names()
-    counts = Counter(row["status"] for row in cells)
-    lines = [
-        f"{directory}: {len(cells)} cells: "
-        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "running", "pending", "failed", "skipped"))
-    ]
+    counts = Counter(row.status for row in cells)
+    order = (Status.DONE, Status.RUNNING, Status.PENDING, Status.FAILED, Status.SKIPPED)
+    lines = [f"{directory}: {len(cells)} cells: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in order)]
     for row in cells:
-        if row["status"] != "done":
-            error = f": {row['error']}" if row["error"] else ""
-            lines.append(f"  {row['status']:<8} {row['dataset']} / {row['strategy']} / seed {row['seed']}{error}")
-    for row in failed_searches:
-        lines.append(f"  tuning failed for {row['dataset']} / {row['strategy']}: {row['error']}")
+        if row.status is not Status.DONE:
+            error = f": {row.error}" if row.error else ""
+            lines.append(f"  {row.status:<8} {row.dataset} / {row.strategy} / seed {row.seed}{error}")
+    for search in failed_searches:
+        lines.append(f"  tuning failed for {search.dataset} / {search.strategy}: {search.error}")
     return "\n".join(lines + absent_classes(cells, class_names) + thin_validation_classes(cells, class_names))
 
 
-def _finished(cells: list[sqlite3.Row]) -> list[tuple[str, int, dict[str, list[int]]]]:
+def _finished(cells: list[CellRow]) -> list[tuple[str, int, dict[str, list[int]]]]:
     """(dataset, seed, class counts) of each finished cell that recorded its counts, in the cells' order."""
     return [
-        (row["dataset"], row["seed"], json.loads(row["class_counts"]))
+        (row.dataset, row.seed, json.loads(row.class_counts))
         for row in cells
-        if row["status"] == "done" and row["class_counts"]
+        if row.status is Status.DONE and row.class_counts
     ]
 
 
@@ -49,7 +47,7 @@ def _class_name(class_names: dict[str, list[str]], dataset: str, label: int) -> 
     return names[label] if label < len(names) else str(label)
 
 
-def absent_classes(cells: list[sqlite3.Row], class_names: dict[str, list[str]]) -> list[str]:
+def absent_classes(cells: list[CellRow], class_names: dict[str, list[str]]) -> list[str]:
     """One line per (dataset, fold, class) that some finished seed's validation or test fold lacks.
 
     Scores are over every class, so a class a fold lacks scores 0 there; naming
@@ -66,7 +64,7 @@ def absent_classes(cells: list[sqlite3.Row], class_names: dict[str, list[str]]) 
     return lines
 
 
-def thin_validation_classes(cells: list[sqlite3.Row], class_names: dict[str, list[str]]) -> list[str]:
+def thin_validation_classes(cells: list[CellRow], class_names: dict[str, list[str]]) -> list[str]:
     """One line per (dataset, class) with 1 to THIN_VALIDATION - 1 validation rows in some finished seed."""
     lines = []
     for (dataset, label), found in coverage.thin_validation(_finished(cells)).items():

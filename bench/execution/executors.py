@@ -34,7 +34,7 @@ def make_executor(study: Study) -> Executor:
 
         return DaskExecutor(study, config.run.scheduler, worker_count(config.run.workers, gpus=[]))
     gpus = visible_gpus()
-    workers = worker_count(config.run.workers, gpus)
+    workers = worker_count(config.run.workers, gpus, live=config.run.live)
     if workers <= 1:
         return SerialExecutor(study)
     return ProcessExecutor(study, workers, active(), gpus)

@@ -28,8 +28,9 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def worker_count(requested: int | str, gpus: list[str]) -> int:
-    """The worker processes a study runs: the number asked for, or with "auto" one per GPU, else one per usable core.
+def worker_count(requested: int | str, gpus: list[str], live: bool = False) -> int:
+    """The worker processes a study runs: the number asked for, or with "auto" one per GPU, else one per usable core
+    (one under `--live`, so its per-epoch reports come as one stream rather than interleaved).
 
     Most of a small model's fit is single-threaded Python and Keras's fixed
     cost, so processes use cores that a single process's thread pools leave
@@ -37,6 +38,8 @@ def worker_count(requested: int | str, gpus: list[str]) -> int:
     """
     if requested != "auto":
         return int(requested)
+    if live:
+        return 1
     return len(gpus) if gpus else usable_cores()
 
 
@@ -139,7 +142,7 @@ def start_workers_early(study: Study, overwrite: bool) -> ProcessExecutor | None
     config = study.config
     if config.run.executor == "dask" or gpu_device_present():
         return None
-    workers = worker_count(config.run.workers, gpus=[])
+    workers = worker_count(config.run.workers, gpus=[], live=config.run.live)
     if workers <= 1:
         return None
     if not overwrite and study_finished(config.run.output_dir, config.fingerprint()):

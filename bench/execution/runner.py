@@ -38,7 +38,8 @@ from bench.execution.progress import PlainProgress
 from bench.execution.tasks import cell_task, project_name, search_task
 from bench.records import Cell, SearchOutcome
 from bench.storage.lock import study_lock
-from bench.storage.store import FINAL, Store
+from bench.storage.rows import FINAL, Status
+from bench.storage.store import Store
 from bench.training.models import check_builder
 from strategies import NotApplicable
 
@@ -124,7 +125,7 @@ class Runner:
 
     def skip_planned(self) -> None:
         """Cells whose strategy said, when the study was planned, that it cannot run on that seed's training fold."""
-        status = {row["key"]: row["status"] for row in self.store.cells()}
+        status = {row.key: row.status for row in self.store.cells()}
         for cell in self.study.cells:
             if (reason := self.study.skipped.get(cell.key)) and status[cell.key] not in FINAL:
                 self.store.start_cell(cell.key)
@@ -139,7 +140,7 @@ class Runner:
         worker reuses the models it compiled for one strategy in the next
         (bench.training.compiled).
         """
-        status = {row["key"]: row["status"] for row in self.store.cells()}
+        status = {row.key: row.status for row in self.store.cells()}
         order = sorted(self.study.strategies, key=lambda name: self.reused_base(name) is not None)
         protocol = self.study.config.protocol
         searches = sorted({protocol.search_of(seed) for seed in protocol.seed_values})
@@ -159,7 +160,7 @@ class Runner:
         return groups
 
     def run(self) -> None:
-        done = sum(row["status"] == "done" for row in self.store.cells())
+        done = sum(row.status is Status.DONE for row in self.store.cells())
         self.progress.start(len(self.study.cells), done)
         backend.enable_determinism()
         # predict_on_batch retraces once per array shape (validation, test): expected, not news.
@@ -233,9 +234,7 @@ class Runner:
     def queue_search(
         self, dataset: str, strategy: str, seed: int, cells: list[Cell], fixed: dict[str, Any] | None
     ) -> None:
-        if any(
-            (row["dataset"], row["strategy"], row["seed"]) == (dataset, strategy, seed) for row in self.store.searches()
-        ):
+        if any((row.dataset, row.strategy, row.seed) == (dataset, strategy, seed) for row in self.store.searches()):
             shutil.rmtree(self.directory / "tuner" / project_name(dataset, strategy, seed), ignore_errors=True)
         trial_done = self.progress.trial_done if self.executor.in_driver else None  # cannot cross processes
         self.queue.append(
@@ -386,10 +385,10 @@ def run_study(
         store.set_meta(last_run_finished=str(time.time()))
         if finish is not None:
             finish(store, directory)
-        statuses = [row["status"] for row in store.cells()]
+        statuses = [row.status for row in store.cells()]
     return RunOutcome(
-        done=statuses.count("done"),
-        failed=statuses.count("failed"),
+        done=statuses.count(Status.DONE),
+        failed=statuses.count(Status.FAILED),
         seconds=time.perf_counter() - started,
         directory=directory,
     )

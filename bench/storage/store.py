@@ -23,12 +23,12 @@ import numpy as np
 from bench.config import PROTOCOL
 from bench.errors import UserError
 from bench.records import Cell, CellResult, SearchKey, SearchOutcome, Trained
+from bench.storage.rows import FINAL, CellRow, SearchRow, Status, TrialRow
 
 # 2: predictions keep logits (post-hoc reuse); 3: fit/predict seconds of cells and searches; 4: the protocol is
 # recorded; 5: threshold-free, calibration, worst-class and class-group metrics
 SCHEMA_VERSION = 5
 STORE_NAME = "bench.sqlite"
-FINAL = ("done", "skipped")  # cells a rerun leaves alone
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,7 +74,8 @@ def study_finished(directory: Path, fingerprint: str) -> bool:
             [stored] = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone() or [None]
             placeholders = ", ".join("?" * len(FINAL))
             total, unfinished = db.execute(
-                f"SELECT count(*), coalesce(sum(status NOT IN ({placeholders})), 0) FROM cells", FINAL
+                f"SELECT count(*), coalesce(sum(status NOT IN ({placeholders})), 0) FROM cells",
+                [status.value for status in FINAL],
             ).fetchone()
         finally:
             db.close()
@@ -325,8 +326,8 @@ class Store:
                     f"DELETE FROM {table} WHERE {column} NOT IN (SELECT value FROM json_each(?))", (planned,)
                 )
 
-    def cells(self) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM cells ORDER BY position").fetchall()
+    def cells(self) -> list[CellRow]:
+        return [CellRow.read(r) for r in self.db.execute(f"SELECT {CellRow.columns()} FROM cells ORDER BY position")]
 
     # -- searches --------------------------------------------------------------
 
@@ -358,7 +359,7 @@ class Store:
                 (
                     *key,
                     search.version,
-                    "done" if outcome.best is not None else "failed",
+                    (Status.DONE if outcome.best is not None else Status.FAILED).value,
                     json.dumps(outcome.best, sort_keys=True) if outcome.best is not None else None,
                     outcome.seconds,
                     outcome.error,
@@ -366,31 +367,33 @@ class Store:
                 ),
             )
 
-    def searches(self) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM searches ORDER BY dataset, strategy, seed").fetchall()
+    def searches(self) -> list[SearchRow]:
+        query = f"SELECT {SearchRow.columns()} FROM searches ORDER BY dataset, strategy, seed"
+        return [SearchRow.read(row) for row in self.db.execute(query)]
 
-    def trials(self) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM trials ORDER BY dataset, strategy, seed, trial_id").fetchall()
+    def trials(self) -> list[TrialRow]:
+        query = f"SELECT {TrialRow.columns()} FROM trials ORDER BY dataset, strategy, seed, trial_id"
+        return [TrialRow.read(row) for row in self.db.execute(query)]
 
     # -- cells -----------------------------------------------------------------
 
     def start_cell(self, key: str) -> None:
         with self.transaction():
             self.db.execute(
-                "UPDATE cells SET status='running', attempts=attempts+1, started_at=? WHERE key=?",
-                (time.time(), key),
+                "UPDATE cells SET status=?, attempts=attempts+1, started_at=? WHERE key=?",
+                (Status.RUNNING.value, time.time(), key),
             )
 
-    def fail_cell(self, key: str, error: str, status: str = "failed") -> None:
+    def fail_cell(self, key: str, error: str, status: Status = Status.FAILED) -> None:
         with self.transaction():
             self.db.execute(
                 "UPDATE cells SET status=?, error=?, finished_at=? WHERE key=?",
-                (status, error, time.time(), key),
+                (status.value, error, time.time(), key),
             )
 
     def skip_cell(self, key: str, reason: str) -> None:
         """The strategy does not apply to this data; final, unlike a failure."""
-        self.fail_cell(key, reason, status="skipped")
+        self.fail_cell(key, reason, status=Status.SKIPPED)
 
     def finish_cell(self, key: str, result: CellResult) -> None:
         """Metrics, predictions and status in one transaction: all or nothing."""

@@ -159,7 +159,6 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         self.live_class_names = live_class_names
         self.compiled = compiled
         self.compute_seconds = 0.0  # in model.fit (less the harness's own scoring), over every fit
-        self.monitor: ValidationMetrics | None = None  # the last fit's, which strategies.testing checks
         self.not_applicable = ""  # set when the strategy refuses this data; keras-tuner only logs it
 
     @contextlib.contextmanager
@@ -260,9 +259,9 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
     ) -> Fit:
         """One `model.fit` on `batches`, scored on validation each epoch, keeping its best epoch from `first_kept`."""
         fold = self.fold
-        self.monitor = ValidationMetrics(fold.x_val, fold.y_val, fold.num_classes, self.live_class_names)
+        monitor = ValidationMetrics(fold.x_val, fold.y_val, fold.num_classes, self.live_class_names)
         stopping = early_stopping(patience, first_kept)
-        callbacks = [self.monitor, StopOnDivergence(), stopping, *extra]  # monitor first: it writes the scores
+        callbacks = [monitor, StopOnDivergence(), stopping, *extra]  # monitor first: it writes the scores
         if self.options.reduce_lr:
             callbacks.append(
                 keras.callbacks.ReduceLROnPlateau(
@@ -273,7 +272,7 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         kwargs.setdefault("verbose", 0)
         started = time.perf_counter()
         history = model.fit(**data, callbacks=feeding + callbacks, **kwargs)
-        self.compute_seconds += time.perf_counter() - started - self.monitor.scoring_seconds
+        self.compute_seconds += time.perf_counter() - started - monitor.scoring_seconds
         return Fit(
             history=history.history,
             epochs=history.epoch,
@@ -281,8 +280,8 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
             weights_from=batches.weights.start if batches.weights else None,
             optimiser_steps=len(batches) * len(history.epoch),
             samples_per_epoch=len(batches.order),
-            recall_per_class=self.monitor.recall_per_class,
-            confusion=self.monitor.confusion,
+            recall_per_class=monitor.recall_per_class,
+            confusion=monitor.confusion,
         )
 
     def retrain_classifier(

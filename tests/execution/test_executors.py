@@ -42,6 +42,8 @@ def test_auto_workers_are_one_per_gpu_else_one_per_usable_core(monkeypatch):
     assert local.worker_count("auto", gpus=[]) == 3
     assert local.worker_count("auto", gpus=["0", "1"]) == 2
     assert local.worker_count(5, gpus=["0"]) == 5, "a number asked for is kept"
+    assert local.worker_count("auto", gpus=[], live=True) == 1, "--live: one stream of per-epoch reports"
+    assert local.worker_count(2, gpus=[], live=True) == 2
 
 
 def test_auto_workers_start_early_one_per_usable_core(tmp_path, monkeypatch):

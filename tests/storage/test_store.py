@@ -6,6 +6,7 @@ import pytest
 from bench.config import PROTOCOL
 from bench.errors import UserError
 from bench.records import Cell, CellResult, SearchKey, SearchOutcome
+from bench.storage.rows import Status
 from bench.storage.store import SCHEMA_VERSION, Store, from_blob, study_finished, to_blob
 
 
@@ -87,8 +88,7 @@ def test_replanning_keeps_status_and_never_duplicates(store):
     store.finish_cell("k1", make_result(0.5))
     store.add_cells([Cell("k1", "d", "baseline", 1, 0), Cell("k2", "d", "baseline", 2, 1)])
     cells = store.cells()
-    assert [c["status"] for c in cells] == ["done", "pending"]
-    assert cells[0]["attempts"] == 1
+    assert [c.status for c in cells] == [Status.DONE, Status.PENDING] and cells[0].attempts == 1
 
 
 def test_a_cell_no_longer_planned_is_dropped_with_its_results(store):
@@ -96,7 +96,7 @@ def test_a_cell_no_longer_planned_is_dropped_with_its_results(store):
     store.start_cell("k1")
     store.finish_cell("k1", make_result(0.5))
     store.add_cells([Cell("k1-v2", "d", "baseline", 1, 0), Cell("k2", "d", "baseline", 2, 1)])
-    assert [c["key"] for c in store.cells()] == ["k1-v2", "k2"]
+    assert [c.key for c in store.cells()] == ["k1-v2", "k2"]
     assert store.metrics() == [] and list(store.predictions()) == []
 
 
@@ -106,7 +106,7 @@ def test_a_failed_write_leaves_the_cell_unfinished(store, monkeypatch):
     object.__setattr__(broken, "metrics", {"macro_f1": "not a number"})
     with pytest.raises(ValueError):
         store.finish_cell("k1", broken)
-    assert store.cells()[0]["status"] == "running"
+    assert store.cells()[0].status is Status.RUNNING
     assert store.metrics() == []
 
 
@@ -233,7 +233,7 @@ def test_logits_are_kept_for_reuse_and_skipped_cells_are_final(store):
     assert trained.samples_per_epoch == 12 and trained.history == {"loss": [1.0, 0.5]}
     assert store.trained("d", "baseline", 2) is None
     store.skip_cell("k2", "smote: too few samples")
-    assert [c["status"] for c in store.cells()] == ["done", "skipped"]
+    assert [c.status for c in store.cells()] == [Status.DONE, Status.SKIPPED]
 
 
 def test_a_schema_4_store_gains_the_probability_and_group_scores_from_its_predictions(tmp_path):

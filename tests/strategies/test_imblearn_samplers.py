@@ -20,6 +20,7 @@ from bench.commands.cli import main
 from bench.errors import UserError
 from bench.registry import Bounds
 from bench.specs import parse_spec
+from bench.storage.rows import Status
 from bench.storage.store import Store
 from strategies import STRATEGIES, resolve
 from strategies.base import NotApplicable
@@ -106,10 +107,10 @@ def test_on_digits_lt_a_sampler_runs_or_is_skipped_when_planned_with_its_reason(
     args = ["run", "--profile", "smoke", "--seeds", "1", "--epochs", "1", "--out", str(out)]
     assert main([*args, "--strategy", "tomek-links", "--strategy", "adasyn", "--strategy", "stratify+near-miss"]) == 0
     with Store.open_existing(out) as store:
-        cells = {row["strategy"]: row for row in store.cells()}
-    assert cells["tomek-links"]["status"] == "done"
-    assert cells["adasyn"]["status"] == "skipped"
-    assert cells["adasyn"]["error"].startswith("adasyn: class(es) ")
-    assert "which imbalanced-learn's ADASYN with n_neighbors=5 needs" in cells["adasyn"]["error"]
-    assert cells["stratify+near-miss"]["status"] == "skipped"
+        cells = {row.strategy: row for row in store.cells()}
+    assert cells["tomek-links"].status is Status.DONE
+    assert cells["adasyn"].status is Status.SKIPPED
+    assert cells["adasyn"].error.startswith("adasyn: class(es) ")
+    assert "which imbalanced-learn's ADASYN with n_neighbors=5 needs" in cells["adasyn"].error
+    assert cells["stratify+near-miss"].status is Status.SKIPPED
     assert "tuning adasyn" not in capsys.readouterr().out, "skipped before any search"

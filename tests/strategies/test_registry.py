@@ -37,6 +37,7 @@ def test_the_registry_is_the_list_of_classes_under_their_declared_names():
     assert all(STRATEGIES[cls.name].factory is cls for cls in BUILT_IN)
 
 
+@pytest.mark.backend
 @pytest.mark.parametrize("cls", TRAINED, ids=[cls.name for cls in TRAINED])
 def test_passes_the_checks_a_users_strategy_must_pass(cls):
     """Declared with bounds, hooks derived, training rows only, fold untouched, same seed same logits."""
