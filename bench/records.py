@@ -60,19 +60,25 @@ class SearchOutcome:
 class Classifier:
     """The layer that computes the logits, as a post-hoc strategy sees it: per class, its weights' norm and bias.
 
-    Kept in a trained cell's history (`classifier_norms`, `classifier_bias`),
-    so a post-hoc strategy that reuses stored logits sees the model's too.
+    Kept in a trained cell's history under "classifier" ({"norms": [...],
+    "bias": [...]}, or None when the model has no such layer), so a post-hoc
+    strategy that reuses stored logits sees the model's too. Cells stored
+    before it was recorded lack the key.
     """
 
     norms: np.ndarray
     bias: np.ndarray
 
+    @staticmethod
+    def recorded(history: dict[str, Any]) -> bool:
+        return "classifier" in history
+
     @classmethod
     def from_history(cls, history: dict[str, Any]) -> Classifier | None:
         """The record a trained cell's history holds; None when its model had no such layer."""
-        if history.get("classifier_norms") is None:
+        if (found := history.get("classifier")) is None:
             return None
-        return cls(np.asarray(history["classifier_norms"]), np.asarray(history["classifier_bias"]))
+        return cls(np.asarray(found["norms"]), np.asarray(found["bias"]))
 
 
 @dataclass(frozen=True)

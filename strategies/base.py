@@ -129,6 +129,9 @@ class StrategyPart:
     weights_per_batch: ClassVar[bool] = False
     # Only ever a strategy of its own (the reference row): a composite holding it is refused.
     alone: ClassVar[bool] = False
+    # Its posthoc reads the trained model's last layer (the `classifier` argument): a stored model from before that
+    # was recorded is trained again rather than reused.
+    reads_classifier: ClassVar[bool] = False
     # The library and release a part wraps ('imbalanced-learn 0.14.2'): part of its version, so an upgrade reruns it.
     library: ClassVar[str] = ""
 
@@ -251,7 +254,7 @@ def declaration_problem(cls: type[StrategyPart]) -> str | None:
         return f"declaration: name {cls.name!r} must be lower-case letters and digits joined by '-'"
     if not isinstance(cls.version, int) or isinstance(cls.version, bool) or cls.version < 1:
         return f"declaration: version must be an int from 1, raised when a change alters results; got {cls.version!r}"
-    for key in ("corrects_prior", "weights_per_batch", "alone"):
+    for key in ("corrects_prior", "weights_per_batch", "alone", "reads_classifier"):
         if not isinstance(value := getattr(cls, key), bool):
             return f"declaration: {key} must be True or False, got {value!r}"
     if not isinstance(cls.library, str):

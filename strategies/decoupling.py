@@ -48,17 +48,20 @@ class ClassifierRetraining(StrategyPart):
         )
 
 
-def tau_normalised(classifier: Classifier, tau: float) -> tuple[np.ndarray, np.ndarray]:
-    """(scale, offsets) turning the layer's logits w.x + b into (w / |w| ** tau).x + b, per class."""
+def tau_normalised(classifier: Classifier, tau: float, keep_bias: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, offsets) turning the layer's logits w.x + b into (w / |w| ** tau).x + b per class, or without b."""
     scale = classifier.norms**-tau
-    return scale, classifier.bias * (1.0 - scale)
+    return scale, classifier.bias * (1.0 - scale) if keep_bias else -classifier.bias * scale
 
 
 class TauNorm(TunedTau):
-    """tau-normalised classifier: w_c / |w_c| ** tau per class, the bias kept, tau picked on validation macro-F1.
+    """tau-normalised classifier: w_c / |w_c| ** tau per class, tau picked on validation macro-F1.
 
-    The bias stays as it was, as in MMPretrain's TauNormHook, so tau = 0 is the
-    trained model itself.
+    `bias=keep` (the default) leaves the layer's bias as it was, as
+    MMPretrain's TauNormHook does, so tau = 0 is the trained model itself;
+    `bias=drop` scores features against the normalised weights alone, as
+    Kang et al.'s reference code does (their classifier's bias, trained on the
+    long tail, carries the prior that tau cannot remove).
     """
 
     name = "tau-norm"
@@ -67,6 +70,8 @@ class TauNorm(TunedTau):
     )
     reference = "Kang et al. 2020, Decoupling Representation and Classifier for Long-Tailed Recognition (tau-norm)"
     version = 1
+    reads_classifier = True
+    parameters = {"bias": Parameter("keep", options=("keep", "drop"))}
 
     def posthoc(
         self, val_logits: np.ndarray, y_val: np.ndarray, y_train: np.ndarray, classifier: Classifier | None
@@ -76,5 +81,6 @@ class TauNorm(TunedTau):
                 "tau-norm: the model's last layer is not a Dense layer with one unit (and non-zero weights) per "
                 "class, so there are no class weight norms to normalise"
             )
-        tau, (scale, offsets) = self.best_tau(lambda tau: tau_normalised(classifier, tau), val_logits, y_val)
+        keep = self.params["bias"] == "keep"
+        tau, (scale, offsets) = self.best_tau(lambda tau: tau_normalised(classifier, tau, keep), val_logits, y_val)
         return {"scale": scale, "offsets": offsets, "tau_norm_tau": tau}

@@ -25,7 +25,7 @@ from bench.training.batches import EpochBatches
 from bench.training.callbacks import ValidationMetrics
 from bench.training.hypermodel import FoldData, ImbalanceHyperModel
 from bench.training.models import predict_logits, resolve_model
-from strategies.base import NotApplicable, Strategy, StrategyPart, declaration_problem
+from strategies.base import ClassifierStage, NotApplicable, Sampler, Strategy, StrategyPart, declaration_problem
 
 SEED = 7
 
@@ -113,17 +113,16 @@ def _check_hook_outputs(part: StrategyPart, fold: FoldData, name: str) -> None:
             f"their weights, got {weights} then {swapped}",
         )
     if (draw := part.sampler(hp, y)) is not None:
-        order = np.asarray(draw(np.random.default_rng(0)))
-        inside = np.issubdtype(order.dtype, np.integer) and (
-            len(order) == 0 or 0 <= order.min() <= order.max() < len(y)
-        )
+        _check_order(draw, len(y), name, "sampler")
+    if (stage := part.retrain_classifier(hp, y)) is not None:
+        epochs = getattr(stage, "epochs", None)
         _expect(
-            inside,
+            isinstance(stage, ClassifierStage) and isinstance(epochs, int) and epochs >= 1,
             name,
-            "sampler",
-            f"an epoch's order must be integer row indices in [0, {len(y)}) of the training fold, got "
-            f"{order.dtype} from {order.min(initial=0)} to {order.max(initial=0)}",
+            "retrain_classifier",
+            f"must return None or ClassifierStage(epochs >= 1, sampler), got {stage!r}",
         )
+        _check_order(stage.sampler, len(y), name, "retrain_classifier")
     rng = np.random.default_rng(0)
     classifier = Classifier(norms=rng.uniform(0.5, 2.0, classes), bias=rng.normal(size=classes))
     chosen = part.posthoc(rng.normal(size=(len(fold.y_val), classes)), fold.y_val, y, classifier)
@@ -134,6 +133,18 @@ def _check_hook_outputs(part: StrategyPart, fold: FoldData, name: str) -> None:
         "posthoc",
         f"must return None or {{'offsets': array of shape ({classes},), optional 'scale' of that shape, ...}}, "
         f"got {chosen!r}",
+    )
+
+
+def _check_order(draw: Sampler, rows: int, name: str, hook: str) -> None:
+    order = np.asarray(draw(np.random.default_rng(0)))
+    inside = np.issubdtype(order.dtype, np.integer) and (len(order) == 0 or 0 <= order.min() <= order.max() < rows)
+    _expect(
+        inside,
+        name,
+        hook,
+        f"an epoch's order must be integer row indices in [0, {rows}) of the training fold, got "
+        f"{order.dtype} from {order.min(initial=0)} to {order.max(initial=0)}",
     )
 
 

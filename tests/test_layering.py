@@ -113,7 +113,6 @@ BACKEND_NAMES = {"tensorflow", "jax", "torch"}
 # functions that need them (so that `list`, `status`, `report` and `export`, which import them, load no backend).
 KERAS_IMPORTS = {
     "bench.backend": "lazy",
-    "bench.data.keras_datasets": "lazy",
     "bench.execution.runner": "top",
     "bench.execution.tasks": "top",
     "bench.training.batches": "top",

@@ -27,7 +27,7 @@ ALL, POOL = "all data", "training pool, seed 1"
 def class_table(dataset: Dataset, seed: int = 1) -> pd.DataFrame:
     """Counts per class (largest first); the training pool too where the study reshapes the data."""
     table = pd.DataFrame({"class": dataset.class_names, ALL: np.bincount(dataset.y, minlength=dataset.num_classes)})
-    if dataset.long_tail is not None or dataset.test_per_class is not None:
+    if dataset.long_tail is not None or dataset.test_per_class is not None or dataset.test_rows is not None:
         _, pool = holdout(dataset, seed)
         table[POOL] = np.bincount(dataset.y[pool], minlength=dataset.num_classes)
     return table.sort_values(table.columns[-1], ascending=False, kind="stable").reset_index(drop=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.data.dataset import IMBALANCE, IMBALANCE_BOUNDS, IMBALANCE_OPTIONS, PROFILES, Dataset, long_tail
+from bench.data.image_benchmarks import load_image_benchmark
 from bench.data.images import BAD_FILE_POLICIES, COLOR_MODES, load_folder
 from bench.data.imblearn_zoo import load_zoo, names
-from bench.data.keras_datasets import load_keras_dataset
 from bench.data.npz import load_npz
 from bench.data.openml import load_openml
 from bench.data.synthetic import SHAPES, synthetic_images, synthetic_tabular
@@ -79,8 +79,8 @@ def _openml(
     return load_openml(id, name, target, missing, long_tail(ratio, profile, mu))
 
 
-def _keras_dataset(source: str, ratio: float, profile: str, mu: float) -> Dataset:
-    return load_keras_dataset(source, long_tail(ratio, profile, mu))
+def _image_benchmark(source: str, ratio: float, profile: str, mu: float) -> Dataset:
+    return load_image_benchmark(source, long_tail(ratio, profile, mu))
 
 
 def _official_split(name: str, what: str, reference: str) -> Entry[Dataset]:
@@ -88,7 +88,7 @@ def _official_split(name: str, what: str, reference: str) -> Entry[Dataset]:
         name,
         f"{what}, training set long-tailed per seed, the official test set as test (downloaded once into the "
         "user's cache)",
-        functools.partial(_keras_dataset, name),
+        functools.partial(_image_benchmark, name),
         {"ratio": 100.0, "profile": "exp", "mu": 0.5},
         reference,
         bounds=IMBALANCE_BOUNDS,

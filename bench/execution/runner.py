@@ -36,7 +36,7 @@ from bench.execution.executors import Executor, make_executor
 from bench.execution.plan import Study
 from bench.execution.progress import PlainProgress
 from bench.execution.tasks import cell_task, project_name, search_task
-from bench.records import Cell, SearchOutcome
+from bench.records import Cell, Classifier, SearchOutcome
 from bench.storage.lock import study_lock
 from bench.storage.rows import FINAL, Status
 from bench.storage.store import Store
@@ -336,7 +336,10 @@ class Runner:
                 )
                 self.progress.cell_done(dataset, strategy, cell.seed, f"FAILED: no logits of {base} to reuse")
             else:
-                self.queue.extend(self.cell_work([cell], best, {cell.key: trained}))
+                # A model stored before its last layer was recorded cannot serve a part that reads it: train anew.
+                reads = self.study.strategies[strategy].posthoc_part.reads_classifier  # type: ignore[union-attr]
+                reusable = not reads or Classifier.recorded(trained.history)
+                self.queue.extend(self.cell_work([cell], best, {cell.key: trained} if reusable else None))
 
 
 def run_study(

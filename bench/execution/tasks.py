@@ -152,7 +152,7 @@ def train(
             "kept_epoch": fit.kept_epoch + 1,  # 1-based, as the report counts epochs
             "weights_from_epoch": None if fit.weights_from is None else fit.weights_from + 1,
             "optimiser_steps": fit.optimiser_steps,
-            **classifier_record(model, arrays.num_classes),  # what tau-norm reuses with these logits
+            "classifier": classifier_record(model, arrays.num_classes),  # what tau-norm reuses with these logits
         },
         samples_per_epoch=fit.samples_per_epoch,
     )

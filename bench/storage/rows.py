@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 
 class Status(str, Enum):
@@ -35,6 +35,8 @@ FINAL = (Status.DONE, Status.SKIPPED)  # cells a rerun leaves alone
 class _Row:
     """Built from a sqlite3.Row by column name; `status` becomes a Status where the table's vocabulary is ours."""
 
+    status_is_ours: ClassVar[bool] = True
+
     @classmethod
     def columns(cls) -> str:
         return ", ".join(f.name for f in fields(cls))  # type: ignore[arg-type]
@@ -42,7 +44,7 @@ class _Row:
     @classmethod
     def read(cls, row: sqlite3.Row) -> Any:
         values = dict(row)
-        if cls is not TrialRow:
+        if cls.status_is_ours:
             values["status"] = Status(values["status"])
         return cls(**values)
 
@@ -87,6 +89,8 @@ class SearchRow(_Row):
 @dataclass(frozen=True)
 class TrialRow(_Row):
     """A keras-tuner trial; its status is keras-tuner's own word (COMPLETED, FAILED, ...)."""
+
+    status_is_ours: ClassVar[bool] = False
 
     dataset: str
     strategy: str

@@ -164,7 +164,7 @@ def _score_probabilities(db: sqlite3.Connection) -> None:
 
     rows = db.execute(
         "SELECT p.cell_key, p.y_true, p.y_pred, p.proba, c.class_counts FROM predictions p "
-        "JOIN cells c ON c.key = p.cell_key WHERE c.status='done'"
+        f"JOIN cells c ON c.key = p.cell_key WHERE c.status={Status.DONE.value!r}"
     ).fetchall()
     for key, y_true, y_pred, proba, class_counts in rows:
         counts = json.loads(class_counts) if class_counts else {}
@@ -334,7 +334,8 @@ class Store:
     def best_hyperparameters(self, search: SearchKey) -> dict[str, Any] | None:
         """The winner of that search, if it ran with the strategy's current version and found one."""
         row = self.db.execute(
-            "SELECT best_hp FROM searches WHERE dataset=? AND strategy=? AND seed=? AND version=? AND status='done'",
+            "SELECT best_hp FROM searches WHERE dataset=? AND strategy=? AND seed=? AND version=? "
+            f"AND status={Status.DONE.value!r}",
             (search.dataset, search.strategy, search.seed, search.version),
         ).fetchone()
         return json.loads(row[0]) if row else None
@@ -419,8 +420,8 @@ class Store:
                 ),
             )
             self.db.execute(
-                "UPDATE cells SET status='done', error=NULL, finished_at=?, seconds=?, compute_seconds=?,"
-                " hyperparameters=?, history=?, class_counts=?, samples_per_epoch=? WHERE key=?",
+                f"UPDATE cells SET status={Status.DONE.value!r}, error=NULL, finished_at=?, seconds=?,"
+                " compute_seconds=?, hyperparameters=?, history=?, class_counts=?, samples_per_epoch=? WHERE key=?",
                 (
                     time.time(),
                     result.seconds,
@@ -451,7 +452,8 @@ class Store:
             raise ValueError(f"no prediction array named {sorted(unknown)}")
         rows = self.db.execute(
             f"SELECT c.dataset, c.strategy, c.seed, p.cell_key, {', '.join(f'p.{a}' for a in arrays)} "
-            "FROM predictions p JOIN cells c ON c.key = p.cell_key WHERE c.status='done' ORDER BY c.position"
+            f"FROM predictions p JOIN cells c ON c.key = p.cell_key WHERE c.status={Status.DONE.value!r} "
+            "ORDER BY c.position"
         )
         for row in rows:
             yield row, {k: from_blob(row[k]) for k in arrays}
@@ -460,8 +462,8 @@ class Store:
         """A finished cell's logits and training record, for a post-hoc strategy that reuses its model."""
         row = self.db.execute(
             "SELECT p.val_logits, p.logits, c.history, c.samples_per_epoch FROM predictions p "
-            "JOIN cells c ON c.key = p.cell_key WHERE c.status='done' AND c.dataset=? AND c.strategy=? AND c.seed=? "
-            "AND p.val_logits IS NOT NULL",
+            f"JOIN cells c ON c.key = p.cell_key WHERE c.status={Status.DONE.value!r} "
+            "AND c.dataset=? AND c.strategy=? AND c.seed=? AND p.val_logits IS NOT NULL",
             (dataset, strategy, seed),
         ).fetchone()
         if row is None:

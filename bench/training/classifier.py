@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 import numpy as np
 
@@ -27,15 +25,15 @@ def classifier_layer(model: keras.Model, num_classes: int) -> keras.layers.Dense
     return last
 
 
-def classifier_record(model: keras.Model, num_classes: int) -> dict[str, Any]:
+def classifier_record(model: keras.Model, num_classes: int) -> dict[str, list[float]] | None:
     """The logits layer's per-class weight norms and bias, as a trained cell's history keeps them (None if none)."""
     try:
         layer = classifier_layer(model, num_classes)
     except NotApplicable:
-        return {"classifier_norms": None, "classifier_bias": None}
+        return None
     kernel = keras.ops.convert_to_numpy(layer.kernel).astype("float64")
     bias = keras.ops.convert_to_numpy(layer.bias).astype("float64") if layer.use_bias else np.zeros(num_classes)
-    return {"classifier_norms": np.linalg.norm(kernel, axis=0).tolist(), "classifier_bias": bias.tolist()}
+    return {"norms": np.linalg.norm(kernel, axis=0).tolist(), "bias": bias.tolist()}
 
 
 def freeze_all_but(model: keras.Model, kept: keras.layers.Layer) -> None:

@@ -183,6 +183,8 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         adapt_fold_normalization(model, fold.x_train)
         with self.noting_refusal():
             model = self.strategy.init_model(model, hp, fold.y_train, fold.num_classes)
+            if self.strategy.retrains_classifier:  # refused before any trial trains, not after its first stage
+                classifier_layer(model, fold.num_classes)
         if self.options.mixed_precision:
             model = float32_logits(model, fold.x_train.shape[1:])
         self.strategy.declare(hp)
@@ -238,11 +240,12 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         budget = max(1, round(self.options.epochs * scale))
         weights = strategy.class_weights(hp, fold.y_train, fold.num_classes, budget)
         batches.weights = weights
-        extra = [*strategy.callbacks(hp, fold.y_train, fold.num_classes), *kwargs.pop("callbacks", [])]
+        given = kwargs.pop("callbacks", [])  # the caller's (TensorBoard, keras-tuner's): they watch both stages
+        extra = [*strategy.callbacks(hp, fold.y_train, fold.num_classes), *given]
         first_kept = max(min_epochs, weights.start if weights else 0)
         fit = self.fit_batches(hp, model, batches, first_kept, patience, extra, **kwargs)
         if (stage := strategy.retrain_classifier(hp, fold.y_train)) is not None:
-            fit = fit.then(self.retrain_classifier(hp, model, stage, fit.epochs[-1] + 1, **kwargs))
+            fit = fit.then(self.retrain_classifier(hp, model, stage, fit.epochs[-1] + 1, given, **kwargs))
         if self.on_fit_end is not None:
             self.on_fit_end()
         return fit
@@ -290,6 +293,7 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         model: keras.Model,
         stage: ClassifierStage,
         first_epoch: int,
+        callbacks: list[keras.callbacks.Callback],
         **kwargs: Any,
     ) -> Fit:
         """The second stage (cRT): the logits layer re-initialised and trained alone, from the first stage's kept
@@ -313,4 +317,5 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
             first_epoch=first_epoch,
         )
         kwargs.update(initial_epoch=first_epoch, epochs=first_epoch + stage.epochs)
-        return self.fit_batches(hp, model, batches, first_epoch, self.options.patience, [], **kwargs)
+        # Its batches are as long as the training fold, so the patience needs no scaling for a steps budget.
+        return self.fit_batches(hp, model, batches, first_epoch, self.options.patience, callbacks, **kwargs)

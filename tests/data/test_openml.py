@@ -75,11 +75,11 @@ def test_a_study_runs_on_it(iris_online, tmp_path):
 @pytest.mark.parametrize(
     ("spec", "fixture", "message"),
     [
-        ("openml", "offline", "error: openml: give the dataset's id or its name"),
-        ("openml[id=61,name=iris]", "offline", "error: openml: give the dataset's id or its name"),
+        ("openml", "offline", "error: openml: give either the dataset's id or its name"),
+        ("openml[id=61,name=iris]", "offline", "error: openml: give either the dataset's id or its name"),
         ("openml[id=0]", "offline", "error: openml: parameter 'id' must be in [1, inf), got 0"),
-        ("openml[name=nosuchdata]", "unknown_everywhere", "error: openml: no dataset name=nosuchdata on OpenML"),
-        ("openml[id=99999999]", "unknown_everywhere", "error: openml: no dataset id=99999999 on OpenML"),
+        ("openml[name=nosuchdata]", "unknown_everywhere", "error: openml: dataset name=nosuchdata: No active dataset"),
+        ("openml[id=99999999]", "unknown_everywhere", "error: openml: dataset id=99999999: "),
         ("openml[id=61]", "offline", "error: openml: cannot download dataset id=61"),
         ("openml[id=61,target=petal]", "iris_online", "error: openml: OpenML dataset id=61 has no column 'petal'"),
     ],

@@ -195,16 +195,22 @@ def test_monitoring_options_record_and_write_what_they_promise(tmp_path, capsys)
     assert bool(list((out / "tensorboard").rglob("events.out.tfevents*"))) == tensorboard, "TensorBoard event files"
 
 
-def test_posthoc_strategies_reuse_the_baseline_models_without_training(tmp_path, monkeypatch):
-    out = tmp_path / "posthoc"
-    trained: list[str] = []
+@pytest.fixture
+def trained(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The strategies whose cells train a model, in the order they do (post-hoc cells that reuse one do not)."""
+    strategies: list[str] = []
     original = tasks.train
 
     def counting(study, directory, cell, arrays, x_test, best):
-        trained.append(cell.strategy)
+        strategies.append(cell.strategy)
         return original(study, directory, cell, arrays, x_test, best)
 
     monkeypatch.setattr(tasks, "train", counting)
+    return strategies
+
+
+def test_posthoc_strategies_reuse_the_baseline_models_without_training(tmp_path, trained):
+    out = tmp_path / "posthoc"
     args = [
         "run",
         "--profile",
@@ -235,6 +241,22 @@ def test_posthoc_strategies_reuse_the_baseline_models_without_training(tmp_path,
         assert rows[("tau-norm", seed)]["status"] == "done", rows[("tau-norm", seed)]["error"]
         assert "tau_norm_tau" in json.loads(rows[("tau-norm", seed)]["hyperparameters"])
     assert [p.name for p in (out / "tuner").iterdir()] == [tasks.project_name("digits-lt", "baseline")]
+
+
+def test_tau_norm_trains_again_where_the_stored_model_predates_the_record_of_its_last_layer(tmp_path, trained):
+    out = tmp_path / "older"
+    args = ["run", "--profile", "smoke", "--epochs", "1", "--out", str(out), "--strategy", "baseline"]
+    assert main([*args, "--strategy", "tau-norm"]) == 0
+    with sqlite3.connect(out / "bench.sqlite") as db:  # baseline's cell as a store written before the record existed
+        [(history,)] = db.execute("SELECT history FROM cells WHERE strategy = 'baseline'").fetchall()
+        older = {k: v for k, v in json.loads(history).items() if k != "classifier"}
+        db.execute("UPDATE cells SET history = ? WHERE strategy = 'baseline'", (json.dumps(older),))
+        db.execute("UPDATE cells SET status = 'failed' WHERE strategy = 'tau-norm'")
+    trained.clear()
+    assert main([*args, "--strategy", "tau-norm"]) == 0
+    assert trained == ["tau-norm"], "the older baseline model is not reused, and baseline is not rerun"
+    rows = {r["strategy"]: r for r in cells(out)}
+    assert rows["tau-norm"]["status"] == "done" and "tau_norm_tau" in rows["tau-norm"]["hyperparameters"]
 
 
 def test_a_strategy_that_does_not_apply_is_skipped_with_its_reason(tmp_path, capsys):

@@ -89,3 +89,16 @@ def test_the_study_cut_by_dataset_keeps_every_row_once(tmp_path):
     assert {k for part in parts.values() for k in part.confusion} == set(data.confusion)
     assert all(k[0] == "other" for k in parts["other"].reliability)
     assert parts["other"].cells.class_counts.iloc[0]["train"] == [50, 10, 2]  # parsed once, on load
+
+
+def test_a_histories_epochs_are_its_per_epoch_series_not_the_per_class_records_beside_them():
+    from reports.results import _histories
+
+    history = {
+        "loss": [1.0, 0.5],
+        "val_macro_f1": [0.2, 0.4],
+        "val_recall_per_class": [[0.1] * 10, [0.2] * 10],
+        "classifier": {"norms": [1.0] * 10, "bias": [0.0] * 10},  # ten classes, two epochs
+    }
+    cells = pd.DataFrame([{"status": "done", "dataset": "d", "strategy": "baseline", "seed": 1, "history": history}])
+    assert _histories(cells).epoch.tolist() == [1, 2]

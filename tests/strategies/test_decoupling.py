@@ -50,11 +50,27 @@ def test_crt_retrains_only_the_classifier_leaving_the_features_of_its_first_stag
     assert len(fit.confusion) == len(fit.history["loss"]) == first_epochs + 2
 
 
+def test_crt_starts_its_second_stage_from_a_fresh_classifier_on_class_balanced_batches(monkeypatch):
+    stages: list[tuple[np.ndarray, np.ndarray]] = []  # per fit: the classifier's kernel at its start, its labels
+    fit_batches = ImbalanceHyperModel.fit_batches
+
+    def watched(self, hp, model, batches, *args, **kwargs):
+        stages.append((keras.ops.convert_to_numpy(classifier_layer(model, 3).kernel), batches.y[batches.order]))
+        return fit_batches(self, hp, model, batches, *args, **kwargs)
+
+    monkeypatch.setattr(ImbalanceHyperModel, "fit_batches", watched)
+    trained("crt[epochs=1]")
+    (built, first_labels), (second_start, second_labels) = stages
+    np.testing.assert_array_equal(second_start, built)  # re-initialised: the kernel the build started from
+    assert np.bincount(first_labels).tolist() == [30, 9, 6], "the first stage trains on the fold as it is"
+    assert np.bincount(second_labels, minlength=3).max() - np.bincount(second_labels, minlength=3).min() <= 3
+
+
 def test_tau_norm_at_tau_zero_is_the_trained_model_and_at_one_divides_each_class_by_its_norm():
     model, _ = trained("baseline")
     x_val = toy_fold(3).x_val
     logits = np.asarray(model.predict_on_batch(x_val)).astype("float64")
-    classifier = Classifier.from_history(classifier_record(model, 3))
+    classifier = Classifier.from_history({"classifier": classifier_record(model, 3)})
     scale, offsets = tau_normalised(classifier, 0.0)
     assert np.array_equal(logits * scale + offsets, logits)
     layer = classifier_layer(model, 3)
@@ -63,6 +79,10 @@ def test_tau_norm_at_tau_zero_is_the_trained_model_and_at_one_divides_each_class
     normalised = np.asarray(model.predict_on_batch(x_val))
     scale, offsets = tau_normalised(classifier, 1.0)
     np.testing.assert_allclose(logits * scale + offsets, normalised, rtol=1e-4, atol=1e-5)
+    layer.bias.assign(np.zeros(3, "float32"))  # bias=drop: Kang et al.'s features against the weights alone
+    without_bias = np.asarray(model.predict_on_batch(x_val))
+    scale, offsets = tau_normalised(classifier, 1.0, keep_bias=False)
+    np.testing.assert_allclose(logits * scale + offsets, without_bias, rtol=1e-4, atol=1e-5)
 
 
 def test_tau_norm_picks_the_tau_that_scores_best_on_validation():
@@ -79,8 +99,7 @@ def test_tau_norm_picks_the_tau_that_scores_best_on_validation():
 def test_tau_norm_refuses_a_model_without_a_dense_classifier():
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(5)(keras.layers.Dense(3)(inputs)))  # 5 outputs for 3 classes
-    record = classifier_record(model, 3)
-    assert record == {"classifier_norms": None, "classifier_bias": None}
+    assert classifier_record(model, 3) is None
     with pytest.raises(NotApplicable, match="not a Dense layer of 3 units"):
         classifier_layer(model, 3)
     with pytest.raises(NotApplicable, match="tau-norm: the model's last layer"):

@@ -10,6 +10,7 @@ import pytest
 
 from bench.registry import Bounds, Parameter, Tunable
 from strategies import StrategyPart
+from strategies.base import ClassifierStage
 from strategies.testing import check_strategy, toy_fold
 from strategies.weighting import tempered_balanced_weights
 
@@ -51,6 +52,15 @@ def centres_in_place(self: StrategyPart, hp: Any, x_train: np.ndarray, y_train: 
     return x_train, y_train
 
 
+def stage_beyond_the_fold(self: StrategyPart, hp: Any, y_train: np.ndarray) -> Any:
+    """Retrains the classifier on row numbers past the training fold."""
+    return ClassifierStage(2, lambda rng: np.arange(len(y_train) + 15))
+
+
+def stage_of_no_epochs(self: StrategyPart, hp: Any, y_train: np.ndarray) -> Any:
+    return ClassifierStage(0, lambda rng: rng.permutation(len(y_train)))
+
+
 def unseeded(self: StrategyPart, hp: Any, y_train: np.ndarray) -> Any:
     """Shuffles with a generator of its own: two runs with one seed differ."""
     return lambda rng: np.random.default_rng().permutation(len(y_train))
@@ -67,8 +77,21 @@ def unseeded(self: StrategyPart, hp: Any, y_train: np.ndarray) -> Any:
         ("sampler", beyond_the_fold, r"^Example: sampler: an epoch's order must be integer row indices in \[0, 45\)"),
         ("resample", centres_in_place, r"^Example: training fold untouched: the fit changed the training arrays"),
         ("sampler", unseeded, r"^Example: same seed, same logits: two 1-epoch fits with seed 7 differ"),
+        (
+            "retrain_classifier",
+            stage_beyond_the_fold,
+            r"^Example: retrain_classifier: an epoch's order must be integer row indices in \[0, 45\)",
+        ),
+        ("retrain_classifier", stage_of_no_epochs, r"^Example: retrain_classifier: must return None or ClassifierSt"),
     ],
-    ids=["weights from validation labels", "sampler beyond the fold", "inputs changed in place", "unseeded"],
+    ids=[
+        "weights from validation labels",
+        "sampler beyond the fold",
+        "inputs changed in place",
+        "unseeded",
+        "classifier stage beyond the fold",
+        "classifier stage of no epochs",
+    ],
 )
 def test_a_leaky_strategy_fails_the_check_that_names_its_leak(hook, leak, message):
     with pytest.raises(AssertionError, match=message):

@@ -1,8 +1,8 @@
 """CIFAR-10/100-LT, MNIST-LT and Fashion-MNIST-LT, read from files the tests write in each source's published format.
 
 The checksums are the fixtures' own (patched into the table); everything
-else is the path users run: Keras's get_file finds the file in the cache,
-checks it, unpacks an archive, and the reader parses it.
+else is the path users run: the file is found in the cache (or "downloaded"
+from a fake server), checked against its SHA-256 and parsed.
 """
 
 from __future__ import annotations
@@ -10,17 +10,19 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import io
 import pickle
 import struct
 import tarfile
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bench.commands.cli import main
-from bench.data import keras_datasets
+from bench.data import image_benchmarks
 from bench.data.sources import load
 from bench.data.splits import holdout
 from bench.specs import parse_spec
@@ -67,55 +69,47 @@ def _idx_gz(path: Path, payload: np.ndarray) -> None:
 
 
 def write_source(home: Path, scratch: Path, source: str) -> list[str]:
-    """The source's files where get_file keeps them under `home`; their SHA-256, in the table's order."""
+    """The source's files where the cache keeps them under `home`; their SHA-256, in the table's order."""
     home.mkdir(parents=True, exist_ok=True)
-    downloads = keras_datasets.SOURCES[source].downloads
+    downloads = image_benchmarks.SOURCES[source].downloads
     if source.startswith("cifar"):
         folder = _cifar_folder(scratch / source, source)
-        with tarfile.open(home / f"{downloads[0].name}_archive", "w:gz") as archive:
+        with tarfile.open(home / downloads[0].name, "w:gz") as archive:
             archive.add(folder, arcname=folder.name)
     elif source == "mnist-lt":
         y_train, y_test = np.array(_labels(10, 6)), np.array(_labels(10, 2))
         images = {
             k: RNG.integers(0, 256, (len(y), 28, 28), np.uint8) for k, y in (("x_train", y_train), ("x_test", y_test))
         }
-        np.savez(home / "mnist.npz", y_train=y_train.astype(np.uint8), y_test=y_test.astype(np.uint8), **images)
+        np.savez(home / downloads[0].name, y_train=y_train.astype(np.uint8), y_test=y_test.astype(np.uint8), **images)
     else:
         y_train, y_test = np.array(_labels(10, 6)), np.array(_labels(10, 2))
         arrays = [y_train, RNG.integers(0, 256, (60, 28, 28)), y_test, RNG.integers(0, 256, (20, 28, 28))]
         for download, array in zip(downloads, arrays, strict=True):
             _idx_gz(home / download.name, array)
-    return [
-        hashlib.sha256((home / (f"{d.name}_archive" if d.archive else d.name)).read_bytes()).hexdigest()
-        for d in downloads
-    ]
+    return [hashlib.sha256((home / d.name).read_bytes()).hexdigest() for d in downloads]
 
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("IMBALANCE_BENCH_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache" / "keras-datasets"
+    return tmp_path / "cache" / "image-benchmarks"
 
 
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    from keras.src.utils import file_utils
-
     def refuse(*args: object, **kwargs: object) -> None:
         raise urllib.error.URLError("no network in this test")
 
-    monkeypatch.setattr(file_utils, "urlretrieve", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
 
 
 def fixture_checksums(monkeypatch: pytest.MonkeyPatch, source: str, checksums: list[str]) -> None:
-    """The table's checksums replaced by the fixtures' (Fashion-MNIST's files, like Keras, are checked by none)."""
-    downloads = keras_datasets.SOURCES[source].downloads
-    replaced = tuple(
-        dataclasses.replace(d, sha256=digest if d.sha256 else None)
-        for d, digest in zip(downloads, checksums, strict=True)
-    )
+    """The table's checksums replaced by the fixtures'."""
+    downloads = image_benchmarks.SOURCES[source].downloads
+    replaced = tuple(dataclasses.replace(d, sha256=digest) for d, digest in zip(downloads, checksums, strict=True))
     monkeypatch.setitem(
-        keras_datasets.SOURCES, source, dataclasses.replace(keras_datasets.SOURCES[source], downloads=replaced)
+        image_benchmarks.SOURCES, source, dataclasses.replace(image_benchmarks.SOURCES[source], downloads=replaced)
     )
 
 
@@ -163,13 +157,40 @@ def test_a_missing_download_is_one_line_naming_the_file_and_where_to_put_it(cach
     out = tmp_path / "study"
     assert main(["run", "--profile", "smoke", "--dataset", "cifar10-lt", "--out", str(out)]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("error: cifar10-lt: cannot get https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz")
-    assert line.endswith(f"put it at {cache / 'cifar-10-batches-py-target_archive'}")
-    assert not out.exists()
+    assert line.startswith("error: cifar10-lt: cannot download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz")
+    assert line.endswith(f"put it at {cache / 'cifar-10-python.tar.gz'}")
+    assert not out.exists() and not list(cache.iterdir()), "no study folder, no partial download"
+
+
+def test_a_download_lands_whole_in_the_cache_and_loads(cache, monkeypatch, tmp_path):
+    served = tmp_path / "server"
+    checksums = write_source(served, tmp_path / "scratch", "mnist-lt")
+    fixture_checksums(monkeypatch, "mnist-lt", checksums)
+    asked = []
+
+    def serve(url: str) -> io.BytesIO:
+        asked.append(url)
+        return io.BytesIO((served / "mnist.npz").read_bytes())
+
+    monkeypatch.setattr(urllib.request, "urlopen", serve)
+    _, dataset = load(parse_spec("mnist-lt"))
+    assert asked == ["https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"]
+    assert [p.name for p in cache.iterdir()] == ["mnist.npz"] and len(dataset.y) == 80
+    load(parse_spec("mnist-lt"))
+    assert len(asked) == 1, "downloaded once, then read from the cache"
 
 
 def test_a_file_that_fails_its_checksum_is_one_line(cache, offline, tmp_path, capsys):
     write_source(cache, tmp_path / "scratch", "mnist-lt")  # the table keeps the real checksum: the fixture fails it
     assert main(["inspect", "mnist-lt"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("error: mnist-lt: cannot get ") and str(cache / "mnist.npz") in line
+    assert line.startswith(f"error: mnist-lt: {cache / 'mnist.npz'} fails its SHA-256 check")
+
+
+def test_a_damaged_file_with_a_matching_checksum_is_one_line(cache, offline, monkeypatch, tmp_path, capsys):
+    (cache / "cifar-10-python.tar.gz").parent.mkdir(parents=True)
+    (cache / "cifar-10-python.tar.gz").write_bytes(b"not a tar archive")
+    fixture_checksums(monkeypatch, "cifar10-lt", [hashlib.sha256(b"not a tar archive").hexdigest()])
+    assert main(["inspect", "cifar10-lt"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: cifar10-lt: cannot read {cache}")
