@@ -66,6 +66,23 @@ def test_crt_starts_its_second_stage_from_a_fresh_classifier_on_class_balanced_b
     assert np.bincount(second_labels, minlength=3).max() - np.bincount(second_labels, minlength=3).min() <= 3
 
 
+def test_crt_finds_freezes_and_retrains_the_classifier_inside_a_mixed_precision_model():
+    from bench.config import TrainingOptions
+    from bench.training.models import mlp
+
+    fold = toy_fold(3)
+    hypermodel = ImbalanceHyperModel(mlp, resolve("crt[epochs=1]"), fold, 1, TrainingOptions(mixed_precision=True))
+    hp = keras_tuner.HyperParameters()
+    try:
+        model = hypermodel.build(hp)  # wrapped: the logits cast to float32 around the builder's model
+        fit = hypermodel.train(hp, model, epochs=2)
+        trainable = [w.path for w in model.trainable_weights]
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert len(trainable) == 2 and all(classifier_layer(model, 3).name in path for path in trainable)
+    assert len(fit.epochs) >= 2 and np.isfinite(fit.history["loss"]).all()
+
+
 def test_tau_norm_at_tau_zero_is_the_trained_model_and_at_one_divides_each_class_by_its_norm():
     model, _ = trained("baseline")
     x_val = toy_fold(3).x_val
