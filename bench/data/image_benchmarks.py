@@ -176,7 +176,7 @@ def _download(source: str, download: Download, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         with (
             tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as part,
-            urllib.request.urlopen(download.origin) as response,
+            urllib.request.urlopen(download.origin, timeout=60) as response,  # per read: a stalled server fails
         ):
             shutil.copyfileobj(response, part)
         os.replace(part.name, target)

@@ -168,7 +168,7 @@ def test_a_download_lands_whole_in_the_cache_and_loads(cache, monkeypatch, tmp_p
     fixture_checksums(monkeypatch, "mnist-lt", checksums)
     asked = []
 
-    def serve(url: str) -> io.BytesIO:
+    def serve(url: str, timeout: float) -> io.BytesIO:
         asked.append(url)
         return io.BytesIO((served / "mnist.npz").read_bytes())
 
