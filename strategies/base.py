@@ -390,6 +390,11 @@ class Strategy:
     def retrains_classifier(self) -> bool:
         return any("classifier" in part.hooks for part in self.parts)
 
+    @property
+    def reads_classifier(self) -> bool:
+        """Whether its post-hoc decision reads the trained model's last layer (Classifier.from_history)."""
+        return any(part.reads_classifier for part in self.parts)
+
     def skip(self, train_counts: np.ndarray) -> str | None:
         """The first part's reason it cannot run on a fold with these per-class training counts, or None."""
         return next((reason for part in self.parts if (reason := part.skip(train_counts))), None)

@@ -337,8 +337,7 @@ class Runner:
                 self.progress.cell_done(dataset, strategy, cell.seed, f"FAILED: no logits of {base} to reuse")
             else:
                 # A model stored before its last layer was recorded cannot serve a part that reads it: train anew.
-                reads = self.study.strategies[strategy].posthoc_part.reads_classifier  # type: ignore[union-attr]
-                reusable = not reads or Classifier.recorded(trained.history)
+                reusable = not self.study.strategies[strategy].reads_classifier or Classifier.recorded(trained.history)
                 self.queue.extend(self.cell_work([cell], best, {cell.key: trained} if reusable else None))
 
 
