@@ -141,8 +141,8 @@ def check_resumable(recorded: str | None, current: str) -> None:
 def freeze_long_lived_objects() -> None:
     """Exempt everything alive now (imported libraries, the study's data) from cyclic garbage collection.
 
-    Keras's clear_session runs gc.collect() before every model (and
-    keras-tuner's Hyperband once more per trial). A collection walks every
+    Python collects on its own as a study allocates, and keras-tuner's
+    Hyperband calls gc.collect() once per trial. A collection walks every
     tracked object, and TensorFlow's import alone leaves hundreds of
     thousands: 0.19 s per collection, about 40% of a small trial. Frozen
     objects are still freed by reference counting, but their cycles are never
@@ -207,6 +207,18 @@ def limit_threads(threads: int) -> None:
 def feeds_one_tf_dataset() -> bool:
     """Whether fits take their batches as one tf.data iterator (bench.training.tf_input) instead of a PyDataset."""
     return active() == "tensorflow"
+
+
+def reads_fold_statistics_as_variables() -> bool:
+    """Whether the built-in models read the fold's statistics as variables (FoldNormalization), so that one
+    compiled model serves every fold, or as the constants of Keras's Normalization.
+
+    Not on JAX: XLA compiles Keras's constants into the jitted train step, and
+    the same arithmetic on variables ends some fits with other weights (one
+    trial of the default study's 100 chose another winner), so JAX keeps
+    Keras's layer and the numbers it gave.
+    """
+    return active() != "jax"
 
 
 def gpu_count() -> int:

@@ -46,7 +46,12 @@ class TrialRecord:
 
 @dataclass(frozen=True)
 class SearchOutcome:
-    """A finished search: the winner (None if no trial succeeded), every trial, and why not."""
+    """A finished search: the winner (None if no trial succeeded), every trial, and why not.
+
+    `winner` is the winning trial's model as its tuning seed's cell would
+    train it (the same fold, seed and hyperparameters), when the search kept it
+    (bench.execution.tasks.search_task); the store does not keep it.
+    """
 
     best: dict[str, Any] | None
     trials: tuple[TrialRecord, ...]
@@ -54,6 +59,7 @@ class SearchOutcome:
     error: str = ""
     not_applicable: bool = False
     compute_seconds: float = 0.0
+    winner: Trained | None = None
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,7 @@ KERAS_IMPORTS = {
     "bench.training.compiled": "top",
     "bench.training.hypermodel": "top",
     "bench.training.models": "lazy",
+    "bench.training.normalization": "top",
     "bench.training.tf_input": "lazy",
     "bench.training.tuning": "top",
     "strategies.base": "lazy",

@@ -35,7 +35,7 @@ from bench import backend
 from bench.execution.executors import Executor, make_executor
 from bench.execution.plan import Study
 from bench.execution.progress import PlainProgress
-from bench.execution.tasks import cell_task, project_name, search_task
+from bench.execution.tasks import cell_task, project_name, search_task, tuning_seed
 from bench.records import Cell, Classifier, SearchOutcome
 from bench.storage.lock import study_lock
 from bench.storage.rows import FINAL, Status
@@ -248,7 +248,8 @@ class Runner:
         )
 
     def cell_work(self, cells: list[Cell], best: dict[str, Any], reused: dict[str, Any] | None = None) -> list[Work]:
-        """A cell task for each cell; with `reused`, a post-hoc strategy's cells score the stored logits it names."""
+        """A cell task for each cell; a cell `reused` names scores that model instead of training one (a post-hoc
+        strategy's stored base model, or its search's winning trial on the cell's own seed)."""
         protocol = self.study.config.protocol
         return [
             Work(
@@ -277,7 +278,9 @@ class Runner:
                 else:
                     self.fail_unsearched(waiting_cells, f"the model stage (baseline's search) failed: {outcome.error}")
         if outcome.best is not None:
-            work = self.cell_work(cells, outcome.best)
+            tuned_on = tuning_seed(self.study, dataset, strategy, seed)  # its winner is that seed's final run
+            winner = {cell.key: outcome.winner for cell in cells if outcome.winner and cell.seed == tuned_on}
+            work = self.cell_work(cells, outcome.best, winner)
             if self.executor.capacity > 1:
                 # Searches first: each unlocks its cells, and a search left for last runs alone while
                 # the other workers idle. Serially, the order does not change the time, and cells

@@ -26,9 +26,7 @@ from bench.execution.plan import Study
 from bench.metrics import score
 from bench.records import Cell, CellResult, Classifier, SearchOutcome, Trained
 from bench.storage.files import slug
-from bench.training.classifier import classifier_record
 from bench.training.hypermodel import FoldData, ImbalanceHyperModel
-from bench.training.models import predict_logits
 from bench.training.tuning import search
 from strategies import Strategy
 
@@ -70,12 +68,33 @@ def cv_folds(study: Study, dataset: str, seed: int, k: int) -> tuple[FoldData, .
     return tuple(folds)
 
 
-def shared_tuning_seed(study: Study, dataset: str, strategy: str) -> int:
-    """The seed a search shared by every seed tunes on: the first whose cell the strategy can run (see plan.skip)."""
+def tuning_seed(study: Study, dataset: str, strategy: str, search: int) -> int:
+    """The seed whose train/validation cut the search of `search` (0: the one all seeds share) tunes on.
+
+    Its own with per-seed tuning; a shared search's is the first seed whose
+    cell the strategy can run (see plan.skip).
+    """
+    if search:
+        return search
     runnable = [
         c.seed for c in study.cells if c.dataset == dataset and c.strategy == strategy and c.key not in study.skipped
     ]
     return min(runnable, default=study.config.protocol.seed_values[0])
+
+
+def keeps_winner(study: Study) -> bool:
+    """Whether a search's winning trial can be its tuning seed's final run, kept rather than trained again.
+
+    That trial trained the model the cell would (the same fold, seed and
+    hyperparameters, the full epoch budget), so its logits and history are the
+    cell's, bit for bit. Not so for hyperband (shorter, continued rounds) or
+    cv tuning (other folds), nor when the final run is watched (--live) or
+    logged (--tensorboard).
+    """
+    config = study.config
+    return not (
+        config.protocol.tuner == "hyperband" or config.protocol.cv_folds or config.run.live or config.run.tensorboard
+    )
 
 
 def search_task(
@@ -94,11 +113,11 @@ def search_task(
     not tuned; the strategy's own are.
     """
     protocol, strategy = study.config.protocol, study.strategies[strategy_name]
-    tuning_seed = seed or shared_tuning_seed(study, dataset, strategy_name)
+    tuned_on = tuning_seed(study, dataset, strategy_name, seed)
     options = replace(protocol.training, tuner_seed=protocol.tuner_seed(dataset, seed))
-    arrays, _, _ = fold_data(study, dataset, strategy, tuning_seed)
+    arrays, _, x_test = fold_data(study, dataset, strategy, tuned_on)
     hypermodel = ImbalanceHyperModel(
-        study.models[dataset].builder, strategy, arrays, tuning_seed, options, on_fit_end=on_trial_end
+        study.models[dataset].builder, strategy, arrays, tuned_on, options, on_fit_end=on_trial_end
     )
     started = time.perf_counter()
     try:
@@ -107,16 +126,17 @@ def search_task(
             options,
             directory=directory / "tuner",
             project=project_name(dataset, strategy_name, seed),
-            folds=cv_folds(study, dataset, tuning_seed, protocol.cv_folds) if protocol.cv_folds else (),
+            folds=cv_folds(study, dataset, tuned_on, protocol.cv_folds) if protocol.cv_folds else (),
             fixed=fixed,
+            keep=(lambda model, fit: hypermodel.trained(model, fit, x_test)) if keeps_winner(study) else None,
         )
-        best, trials, error = result.best, result.trials, result.error
+        best, trials, error, winner = result.best, result.trials, result.error, result.winner
     except Exception as exc:  # keras-tuner raises on its own failures; the study goes on
-        best, trials, error = None, (), f"tuning failed: {type(exc).__name__}: {exc}"
+        best, trials, error, winner = None, (), f"tuning failed: {type(exc).__name__}: {exc}", None
     seconds, compute = time.perf_counter() - started, hypermodel.compute_seconds
     if best is None and hypermodel.not_applicable:
         return SearchOutcome(None, trials, seconds, hypermodel.not_applicable, True, compute)
-    return SearchOutcome(best, trials, seconds, error, compute_seconds=compute)
+    return SearchOutcome(best, trials, seconds, error, compute_seconds=compute, winner=winner)
 
 
 def train(
@@ -139,23 +159,7 @@ def train(
     hp = fixed_hyperparameters(best)
     model = hypermodel.build(hp)
     fit = hypermodel.train(hp, model, epochs=config.protocol.epochs, callbacks=callbacks)
-    started = time.perf_counter()
-    val_logits, test_logits = predict_logits(model, arrays.x_val), predict_logits(model, x_test)
-    return Trained(
-        val_logits=val_logits,
-        test_logits=test_logits,
-        compute_seconds=hypermodel.compute_seconds + time.perf_counter() - started,
-        history={
-            **{k: [float(v) for v in values] for k, values in fit.history.items()},
-            "val_recall_per_class": fit.recall_per_class,
-            "val_confusion": fit.confusion,
-            "kept_epoch": fit.kept_epoch + 1,  # 1-based, as the report counts epochs
-            "weights_from_epoch": None if fit.weights_from is None else fit.weights_from + 1,
-            "optimiser_steps": fit.optimiser_steps,
-            "classifier": classifier_record(model, arrays.num_classes),  # what tau-norm reuses with these logits
-        },
-        samples_per_epoch=fit.samples_per_epoch,
-    )
+    return replace(hypermodel.trained(model, fit, x_test), compute_seconds=hypermodel.compute_seconds)
 
 
 def cell_task(

@@ -12,10 +12,11 @@ starts where the fresh build would and ends with the same weights, bit for
 bit (tests/training/test_compiled.py, on every backend).
 
 A traced function also holds what is not a variable: the layers' and the
-loss's configuration, and tensors a layer computed (Normalization's
-statistics). The key holds all of them. Layers and losses of other
-packages than Keras and this project's own are not trusted to say all of
-that in their config, so a model or loss with one is never reused.
+loss's configuration, and tensors a layer computed (the statistics of
+Keras's Normalization; FoldNormalization reads them as variables, so its
+folds share one model). The key holds all of them. Layers and losses of
+other packages than Keras and this project's own are not trusted to say
+all of that in their config, so a model or loss with one is never reused.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 
 # Each kept model holds its traced functions: enough for the trials of the searches of one (dataset, seed).
 CAPACITY = 24
-TRUSTED_PACKAGES = ("keras", "strategies")
+TRUSTED_PACKAGES = ("keras", "bench", "strategies")
 
 
 def all_layers(layer: Any) -> Iterator[Any]:

@@ -30,7 +30,11 @@ def fold_normalization(inputs: Any, axis: int | tuple[int, ...] = -1) -> Any:
     """The model's inputs standardised along `axis` with training-fold statistics, which the harness sets."""
     import keras
 
-    return keras.layers.Normalization(axis=axis, name=FOLD_NORMALIZATION)(inputs)
+    from bench.backend import reads_fold_statistics_as_variables
+    from bench.training.normalization import FoldNormalization
+
+    layer = FoldNormalization if reads_fold_statistics_as_variables() else keras.layers.Normalization
+    return layer(axis=axis, name=FOLD_NORMALIZATION)(inputs)
 
 
 def mlp(hp: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:

@@ -16,27 +16,34 @@ import json
 import logging
 import math
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keras
 import keras_tuner
+import numpy as np
 
 from bench.config import TrainingOptions
-from bench.records import TrialRecord
+from bench.records import Trained, TrialRecord
 from bench.training.callbacks import OBJECTIVE
-from bench.training.hypermodel import FoldData, ImbalanceHyperModel
+from bench.training.hypermodel import Fit, FoldData, ImbalanceHyperModel
+
+# What a search makes of its winning trial's fitted model, so that the model need not be trained again.
+Keep = Callable[[keras.Model, Fit], Trained]
 
 log = logging.getLogger("bench")
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """What keras-tuner's search chose (None if no trial succeeded) and every trial it ran."""
+    """What keras-tuner's search chose (None if no trial succeeded), every trial it ran, and what was kept of
+    the chosen trial's model (None when nothing was kept, or the trial ran before the search resumed)."""
 
     best: dict[str, Any] | None
     trials: tuple[TrialRecord, ...]
+    winner: Trained | None = None
 
     @property
     def error(self) -> str:
@@ -53,17 +60,27 @@ class WithoutCheckpoints:
     keras-tuner's run_trial saves the weights at every improving epoch, 21 ms
     a save (13% of a small trial's fit), and adds a callback with per-batch
     hooks, which make Keras sync its logs after every batch. The harness
-    never loads a trial's model: it retrains the winner. This is keras-tuner's
+    never loads a trial's checkpoint: with `keep`, it holds the weights and
+    record of the best trial so far in memory. This is keras-tuner's
     documented run_trial override. Hyperband keeps its checkpoints, since it
     continues trials from them.
     """
 
     hypermodel: ImbalanceHyperModel
+    oracle: keras_tuner.Oracle
+    keep: Keep | None = None
+    kept: dict[str, tuple[Fit, list[np.ndarray]]]  # by trial id: the fit's record and its kept weights
 
     def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
         hp = trial.hyperparameters
         kwargs["callbacks"] = copy.deepcopy(kwargs.get("callbacks", []))  # fresh state per trial, as keras-tuner does
-        return self.hypermodel.fit(hp, self.hypermodel.build(hp), *args, **kwargs)
+        model = self.hypermodel.build(hp)
+        fit = self.hypermodel.train(hp, model, **kwargs)
+        if self.keep is not None:  # the best trial so far (every earlier one is scored) and this one
+            best = {t.trial_id for t in self.oracle.get_best_trials(1)}
+            self.kept = {i: kept for i, kept in self.kept.items() if i in best}
+            self.kept[trial.trial_id] = fit, model.get_weights()
+        return fit.kept_scores
 
 
 class CrossValidated:
@@ -214,12 +231,17 @@ def search(
     project: str,
     folds: tuple[FoldData, ...] = (),
     fixed: dict[str, Any] | None = None,
+    keep: Keep | None = None,
 ) -> SearchResult:
     """Run (or resume) the search and report every trial; keras-tuner's prints are kept quiet.
 
     A project whose saved state cannot be read (a kill mid-write can truncate
     keras-tuner's JSON files) is deleted and its search starts over; the
     trials are seeded, so the restart chooses what the lost search would have.
+    With `keep` (random search and Bayesian optimisation only, on one fold),
+    the best trial's model is built again with the weights its fit kept, and
+    what `keep` makes of it comes back as the winner; nothing of it is seen
+    before the search has chosen.
     """
     where = {"directory": directory, "project": project, "fixed": fixed}
     try:
@@ -230,13 +252,22 @@ def search(
         shutil.rmtree(directory / project, ignore_errors=True)
         with quiet():
             tuner = make_tuner(hypermodel, options, **where)
-    tuner.folds = folds
+    if keep is not None and (folds or not isinstance(tuner, WithoutCheckpoints)):
+        raise ValueError("a trial's model is kept only by random search or Bayesian optimisation on one fold")
+    tuner.folds, tuner.keep, tuner.kept = folds, keep, {}
     with quiet():
         tuner.search(epochs=options.epochs, verbose=0)  # the hypermodel early-stops each fit itself
     trials = tuple(_record(trial) for trial in tuner.oracle.trials.values())
-    completed = [t for t in trials if t.status == "COMPLETED" and t.objective is not None]
-    best = dict(tuner.oracle.get_best_trials(1)[0].hyperparameters.values) if completed else None
-    return SearchResult(best=best, trials=trials)
+    if not any(t.status == "COMPLETED" and t.objective is not None for t in trials):
+        return SearchResult(best=None, trials=trials)
+    chosen = tuner.oracle.get_best_trials(1)[0]
+    winner = None
+    if keep is not None and (kept := tuner.kept.get(chosen.trial_id)) is not None:
+        fit, weights = kept
+        model = hypermodel.build(chosen.hyperparameters)
+        model.set_weights(weights)
+        winner = keep(model, fit)
+    return SearchResult(best=dict(chosen.hyperparameters.values), trials=trials, winner=winner)
 
 
 def _record(trial: Any) -> TrialRecord:

@@ -231,7 +231,7 @@ def test_posthoc_strategies_reuse_the_baseline_models_without_training(tmp_path,
         "tau-norm",
     ]
     assert main(args) == 0
-    assert trained == ["baseline", "baseline"], "post-hoc cells must not train"
+    assert trained == ["baseline"], "post-hoc cells must not train (and seed 1's baseline cell is its search's winner)"
     rows = {(r["strategy"], r["seed"]): r for r in cells(out)}
     for seed in (1, 2):
         base, threshold = rows[("baseline", seed)], rows[("threshold", seed)]
@@ -241,6 +241,19 @@ def test_posthoc_strategies_reuse_the_baseline_models_without_training(tmp_path,
         assert rows[("tau-norm", seed)]["status"] == "done", rows[("tau-norm", seed)]["error"]
         assert "tau_norm_tau" in json.loads(rows[("tau-norm", seed)]["hyperparameters"])
     assert [p.name for p in (out / "tuner").iterdir()] == [tasks.project_name("digits-lt", "baseline")]
+
+
+def test_a_seeds_final_run_is_its_searchs_winning_trial_where_that_trial_trained_the_same_model(tmp_path, trained):
+    args = ["run", "--profile", "smoke", "--seeds", "2", "--epochs", "3", "--tuning", "per-seed"]
+    args += ["--strategy", "baseline", "--strategy", "class-weight"]
+    assert main([*args, "--out", str(tmp_path / "kept")]) == 0
+    assert trained == [], "each per-seed search's winner is its seed's final run"
+    assert main([*args, "--live", "--out", str(tmp_path / "live")]) == 0  # a watched final run trains again
+    assert sorted(trained) == ["baseline", "baseline", "class-weight", "class-weight"]
+    pd.testing.assert_frame_equal(results(tmp_path / "kept"), results(tmp_path / "live"))
+    assert [r["history"] for r in cells(tmp_path / "kept")] == [r["history"] for r in cells(tmp_path / "live")]
+    assert main([*args[:-4], "--tuner", "hyperband", "--strategy", "baseline", "--out", str(tmp_path / "hb")]) == 0
+    assert trained[4:] == ["baseline", "baseline"], "hyperband's rounds are shorter: its final runs train"
 
 
 def test_tau_norm_trains_again_where_the_stored_model_predates_the_record_of_its_last_layer(tmp_path, trained):
@@ -370,10 +383,13 @@ def test_an_unwritable_report_gives_one_line(tmp_path, monkeypatch, capsys):
 
 def test_fit_and_predict_time_is_recorded_apart_from_the_harness(tiny_study):
     db = sqlite3.connect(tiny_study / "bench.sqlite")
-    timed = db.execute("SELECT seconds, compute_seconds FROM cells").fetchall()
-    timed += db.execute("SELECT seconds, compute_seconds FROM searches").fetchall()
+    searches = db.execute("SELECT seconds, compute_seconds FROM searches").fetchall()
+    cell_times = db.execute("SELECT seconds, compute_seconds FROM cells ORDER BY seed").fetchall()
     db.close()
-    assert len(timed) == 6 and all(0 < inside < total for total, inside in timed)
+    assert len(searches) == 2 and all(0 < inside < total for total, inside in searches)
+    # Seed 1's cells are their searches' winners: their fits and predictions were timed in the searches.
+    assert [inside > 0 for _, inside in cell_times] == [False, False, True, True]
+    assert all(0 <= inside < total for total, inside in cell_times)
     cost = (tiny_study / "report.md").read_text().split("### Cost")[1]
     assert "Harness overhead:" in cost
     assert re.search(r"\d+\.\d% \(\d+\.\d s outside fit/predict, \d+\.\d s inside\)", cost)

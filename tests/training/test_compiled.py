@@ -3,6 +3,7 @@ import keras_tuner
 import numpy as np
 import pytest
 
+from bench.backend import reads_fold_statistics_as_variables
 from bench.config import TrainingOptions
 from bench.training.compiled import CompiledModels, structure_key
 from bench.training.hypermodel import FoldData, ImbalanceHyperModel
@@ -17,6 +18,7 @@ X = RNG.normal(size=(90, 6)).astype("float32")
 Y = np.array([0] * 60 + [1] * 22 + [2] * 8)
 VAL = np.arange(0, len(Y), 4)
 TRAIN = np.setdiff1d(np.arange(len(Y)), VAL)
+OTHER = np.setdiff1d(TRAIN, TRAIN[:6])  # another fold: other statistics
 OPTIONS = TrainingOptions(epochs=4, patience=2, min_epochs=1)
 
 
@@ -31,8 +33,10 @@ def hyperparameters(**values: object) -> keras_tuner.HyperParameters:
     return hp
 
 
-def trained(strategy: Strategy, compiled: CompiledModels, seed: int = 1, **values: object) -> list[np.ndarray]:
-    hypermodel = ImbalanceHyperModel(mlp, strategy, fold(), seed, OPTIONS, compiled=compiled)
+def trained(
+    strategy: Strategy, compiled: CompiledModels, seed: int = 1, rows: np.ndarray = TRAIN, **values: object
+) -> list[np.ndarray]:
+    hypermodel = ImbalanceHyperModel(mlp, strategy, fold(rows), seed, OPTIONS, compiled=compiled)
     hp = hyperparameters(**values)
     model = hypermodel.build(hp)
     hypermodel.fit(hp, model, epochs=OPTIONS.epochs)
@@ -67,8 +71,31 @@ def test_the_key_holds_what_a_trace_captures_and_not_the_weights():
     assert baseline != structure_key(built(resolve("baseline"), dropout=0.3))
     assert baseline != structure_key(built(resolve("focal[gamma=2.0]")))
     assert structure_key(built(resolve("focal[gamma=2.0]"))) != structure_key(built(resolve("focal[gamma=3.0]")))
-    other_fold = np.setdiff1d(TRAIN, TRAIN[:6])
-    assert baseline != structure_key(built(resolve("baseline"), other_fold)), "fold statistics are constants"
+    # Fold statistics are variables (FoldNormalization), except on JAX (Keras's Normalization: constants).
+    assert (baseline == structure_key(built(resolve("baseline"), OTHER))) == reads_fold_statistics_as_variables()
+
+
+def test_the_statistics_of_kerass_own_normalization_are_in_the_key():
+    def normalised(x_train: np.ndarray) -> keras.Model:
+        keras.backend.clear_session()  # the same layer names each time
+        inputs = keras.Input((6,))
+        layer = keras.layers.Normalization()
+        model = keras.Model(inputs, keras.layers.Dense(3)(layer(inputs)))
+        layer.adapt(x_train)
+        model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+        return model
+
+    assert structure_key(normalised(X[TRAIN])) == structure_key(normalised(X[TRAIN]))
+    assert structure_key(normalised(X[TRAIN])) != structure_key(normalised(X[OTHER])), "a trace captures them"
+
+
+def test_a_model_kept_from_another_fold_trains_as_a_fresh_build_on_this_one():
+    kept = CompiledModels()
+    trained(resolve("baseline"), kept, rows=OTHER)
+    reused = trained(resolve("baseline"), kept)
+    assert kept.hits == int(reads_fold_statistics_as_variables())
+    fresh = trained(resolve("baseline"), CompiledModels(capacity=0))
+    assert all(np.array_equal(a, b) for a, b in zip(reused, fresh, strict=True))
 
 
 class Doubled(keras.layers.Layer):

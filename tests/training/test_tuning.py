@@ -4,7 +4,7 @@ import pytest
 
 from bench.config import TrainingOptions
 from bench.training.callbacks import OBJECTIVE
-from bench.training.hypermodel import FoldData, ImbalanceHyperModel
+from bench.training.hypermodel import Fit, FoldData, ImbalanceHyperModel
 from bench.training.models import resolve_model
 from bench.training.tuning import KeptEpochHyperbandOracle, PairedRandomSearchOracle, search
 from strategies import resolve
@@ -103,3 +103,55 @@ def test_the_first_epoch_a_search_may_keep_counts_the_latest_deferred_start(stra
         resolve_model("mlp", (6,)).builder, resolve(strategy), None, 1, TrainingOptions(epochs=30, min_epochs=10)
     )
     assert hypermodel.first_kept_epoch() == first
+
+
+def test_the_kept_winner_is_the_model_its_final_run_would_train_again(tmp_path):
+    from bench.execution.tasks import fixed_hyperparameters
+
+    val = np.arange(0, 90, 3)
+    train = np.setdiff1d(np.arange(90), val)
+    fold, x_test = FoldData(X[train], Y[train], X[val], Y[val], 3), X[1::7]
+    builder, strategy = resolve_model("mlp", (6,)).builder, resolve("class-weight")
+    options = TrainingOptions(max_trials=3, epochs=6, patience=2, tuner_seed=5)
+    hypermodel = ImbalanceHyperModel(builder, strategy, fold, 2, options)
+    result = search(
+        hypermodel, options, directory=tmp_path, project="p", keep=lambda m, f: hypermodel.trained(m, f, x_test)
+    )
+    winner = result.winner
+    assert winner is not None
+    assert winner.history[OBJECTIVE][winner.history["kept_epoch"] - 1] == max(t.objective for t in result.trials)
+
+    final = ImbalanceHyperModel(builder, strategy, fold, 2, TrainingOptions(max_trials=3, epochs=6, patience=2))
+    hp = fixed_hyperparameters(result.best)
+    model = final.build(hp)
+    again = final.trained(model, final.train(hp, model, epochs=options.epochs), x_test)
+    np.testing.assert_array_equal(winner.val_logits, again.val_logits)
+    np.testing.assert_array_equal(winner.test_logits, again.test_logits)
+    assert winner.history == again.history and winner.samples_per_epoch == again.samples_per_epoch
+
+
+class DecliningHyperModel(ImbalanceHyperModel):
+    """Trains nothing: each trial scores less than the one before, so the first one wins."""
+
+    def train(self, hp, model, **kwargs):
+        self.trials = getattr(self, "trials", 0) + 1
+        return Fit({OBJECTIVE: [1 / self.trials]}, [0], 0, None, 0, 0, [[]], [[]])
+
+
+def test_a_search_keeps_its_best_trial_not_its_latest(tmp_path):
+    options = TrainingOptions(max_trials=3, epochs=1, tuner_seed=3)
+    fold = FoldData(X, Y, X, Y, 3)
+    hypermodel = DecliningHyperModel(resolve_model("mlp", (6,)).builder, resolve("baseline"), fold, 2, options)
+    result = search(hypermodel, options, directory=tmp_path, project="p", keep=lambda model, fit: fit)
+    assert [t.objective for t in result.trials] == [1, 1 / 2, 1 / 3]
+    assert result.winner is not None and result.winner.history == {OBJECTIVE: [1]}
+
+
+@pytest.mark.parametrize("tuner", ["hyperband", "cv"])
+def test_a_trial_is_kept_only_where_it_trains_the_final_runs_model(tuner, tmp_path):
+    fold = FoldData(X, Y, X, Y, 3)
+    options = TrainingOptions(tuner="hyperband" if tuner == "hyperband" else "random", max_trials=1, epochs=2)
+    hypermodel = ImbalanceHyperModel(resolve_model("mlp", (6,)).builder, resolve("baseline"), fold, 2, options)
+    folds = (fold, fold) if tuner == "cv" else ()
+    with pytest.raises(ValueError, match="kept only by random search or Bayesian"):
+        search(hypermodel, options, directory=tmp_path, project="p", folds=folds, keep=lambda m, f: None)
