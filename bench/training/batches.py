@@ -21,7 +21,10 @@ class EpochBatches(keras.utils.PyDataset):
     on mid-training, as deferred re-weighting does, would be invisible to a
     step JAX traced earlier). Keras reduces them as its `class_weight=` does,
     sum(w*l)/B; weights marked `per_batch` (LDAM-DRW, as in its reference
-    code) are scaled to mean 1 in each batch, giving sum(w*l)/sum(w). Keras
+    code) are scaled to mean 1 in each batch, giving sum(w*l)/sum(w). A
+    strategy without weights gets weights of 1 (l * 1.0 is l, bit for bit),
+    so every strategy's batches have one signature and a kept model's traced
+    train step serves weighted and unweighted fits alike (bench.training.compiled). Keras
     takes the batches as they are on JAX and PyTorch; on TensorFlow they go
     through bench.training.tf_input, which yields the same batches.
     """
@@ -49,9 +52,7 @@ class EpochBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        if self.weights is None:
-            return self.x[rows], self.y_onehot[rows]
-        if self.epoch >= self.weights.start:
+        if self.weights is not None and self.epoch >= self.weights.start:
             per_sample = self.weights.vector[self.y[rows]]
             if self.weights.per_batch:
                 per_sample = per_sample / per_sample.mean()

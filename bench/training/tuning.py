@@ -60,8 +60,8 @@ class WithoutCheckpoints:
     keras-tuner's run_trial saves the weights at every improving epoch, 21 ms
     a save (13% of a small trial's fit), and adds a callback with per-batch
     hooks, which make Keras sync its logs after every batch. The harness
-    never loads a trial's checkpoint: with `keep`, it holds the weights and
-    record of the best trial so far in memory. This is keras-tuner's
+    never loads a trial's checkpoint: with `keep`, it holds the model, its
+    weights and the record of the best trial so far in memory. This is keras-tuner's
     documented run_trial override. Hyperband keeps its checkpoints, since it
     continues trials from them.
     """
@@ -69,7 +69,7 @@ class WithoutCheckpoints:
     hypermodel: ImbalanceHyperModel
     oracle: keras_tuner.Oracle
     keep: Keep | None = None
-    kept: dict[str, tuple[Fit, list[np.ndarray]]]  # by trial id: the fit's record and its kept weights
+    kept: dict[str, tuple[Fit, keras.Model, list[np.ndarray]]]  # by trial id: the fit, its model and kept weights
 
     def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
         hp = trial.hyperparameters
@@ -79,7 +79,7 @@ class WithoutCheckpoints:
         if self.keep is not None:  # the best trial so far (every earlier one is scored) and this one
             best = {t.trial_id for t in self.oracle.get_best_trials(1)}
             self.kept = {i: kept for i, kept in self.kept.items() if i in best}
-            self.kept[trial.trial_id] = fit, model.get_weights()
+            self.kept[trial.trial_id] = fit, model, model.get_weights()
         return fit.kept_scores
 
 
@@ -239,9 +239,10 @@ def search(
     keras-tuner's JSON files) is deleted and its search starts over; the
     trials are seeded, so the restart chooses what the lost search would have.
     With `keep` (random search and Bayesian optimisation only, on one fold),
-    the best trial's model is built again with the weights its fit kept, and
-    what `keep` makes of it comes back as the winner; nothing of it is seen
-    before the search has chosen.
+    the best trial's model gets back the weights its fit kept (a later trial
+    of the same structure may have trained the same compiled model since),
+    and what `keep` makes of it comes back as the winner; nothing of it is
+    seen before the search has chosen.
     """
     where = {"directory": directory, "project": project, "fixed": fixed}
     try:
@@ -263,8 +264,7 @@ def search(
     chosen = tuner.oracle.get_best_trials(1)[0]
     winner = None
     if keep is not None and (kept := tuner.kept.get(chosen.trial_id)) is not None:
-        fit, weights = kept
-        model = hypermodel.build(chosen.hyperparameters)
+        fit, model, weights = kept
         model.set_weights(weights)
         winner = keep(model, fit)
     return SearchResult(best=dict(chosen.hyperparameters.values), trials=trials, winner=winner)

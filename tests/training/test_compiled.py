@@ -98,6 +98,24 @@ def test_a_model_kept_from_another_fold_trains_as_a_fresh_build_on_this_one():
     assert all(np.array_equal(a, b) for a, b in zip(reused, fresh, strict=True))
 
 
+@pytest.mark.skipif(keras.backend.backend() == "torch", reason="PyTorch runs eagerly: there is no trace to share")
+def test_weighted_and_unweighted_strategies_share_a_kept_models_traced_step(monkeypatch):
+    """Class weights ride in every strategy's batches (1 without them), so they add no second trace."""
+    traced = []
+    step = type(built(resolve("baseline"))).train_step
+
+    def counting(model, *state_and_data):  # JAX passes the state first
+        traced.append(len(state_and_data[-1]))  # a traced step runs its Python once per trace
+        return step(model, *state_and_data)
+
+    monkeypatch.setattr(keras.Model, "train_step", counting)
+    kept = CompiledModels()
+    trained(resolve("baseline"), kept)
+    first = len(traced)
+    trained(resolve("class-weight"), kept)
+    assert kept.hits == 1 and first > 0 and len(traced) == first, traced
+
+
 class Doubled(keras.layers.Layer):
     def call(self, inputs):
         return 2.0 * inputs

@@ -29,6 +29,14 @@ def test_batches_cover_the_sampler_order_and_redraw_each_epoch():
     assert not np.array_equal(order, batches.order)
 
 
+def test_batches_of_a_strategy_without_weights_weigh_every_sample_1():
+    """One signature for every strategy's batches, so a kept model's traced step serves them all."""
+    batches = EpochBatches(X, Y, 3, 16, lambda rng: rng.permutation(len(Y)), seed=1)
+    for i in range(len(batches)):
+        x, onehot, per_sample = batches[i]
+        assert per_sample.dtype == np.float32 and per_sample.shape == (len(x),) and np.all(per_sample == 1.0)
+
+
 @pytest.fixture
 def fold() -> FoldData:
     val = np.arange(0, len(Y), 4)

@@ -4,8 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from bench.training.batches import EpochBatches
+from bench.training.batches import EpochBatches, FeedEpoch
 from bench.training.tf_input import tf_fit_arguments
+from strategies.base import ClassWeights
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="TensorFlow's own input path; runs in the tensorflow tox env"
@@ -14,22 +15,23 @@ pytestmark = pytest.mark.skipif(
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(70, 6)).astype("float32")
 Y = np.array([0] * 45 + [1] * 18 + [2] * 7)
-CLASS_WEIGHT = {0: 1.0, 1: 2.5, 2: 6.0}
+CLASS_WEIGHTS = ClassWeights(np.array([1.0, 2.5, 6.0]), start=1)  # the per-sample weights change after epoch 1
 
 
-def oversampling_batches() -> EpochBatches:
+def oversampling_batches(weights: ClassWeights | None = None) -> EpochBatches:
     """A sampler that draws with replacement, so every epoch's order depends on the batches' own generator."""
-    weights = 1 / np.bincount(Y)[Y]
-    return EpochBatches(X, Y, 3, 16, lambda rng: rng.choice(len(Y), size=90, p=weights / weights.sum()), seed=4)
+    chance = 1 / np.bincount(Y)[Y]
+    draw = lambda rng: rng.choice(len(Y), size=90, p=chance / chance.sum())  # noqa: E731
+    return EpochBatches(X, Y, 3, 16, draw, seed=4, weights=weights)
 
 
 def trained_weights(fast_path: bool, epochs: int = 3) -> list[np.ndarray]:
     keras.utils.set_random_seed(7)
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
-    batches = oversampling_batches()
-    data = tf_fit_arguments(batches) if fast_path else {"x": batches}
-    model.fit(**data, epochs=epochs, class_weight=CLASS_WEIGHT, verbose=0)
+    batches = oversampling_batches(CLASS_WEIGHTS)
+    data, feeding = (tf_fit_arguments(batches), []) if fast_path else ({"x": batches}, [FeedEpoch(batches)])
+    model.fit(**data, epochs=epochs, callbacks=feeding, verbose=0)
     return model.get_weights()
 
 
@@ -45,7 +47,7 @@ def test_each_epoch_holds_every_row_of_a_fresh_sampler_order():
     for _ in range(2):
         twin.on_epoch_end()
         epoch = [next(stream) for _ in range(len(twin))]
-        x, y = (np.concatenate(part) for part in zip(*epoch, strict=True))
+        x, y, _ = (np.concatenate(part) for part in zip(*epoch, strict=True))
         assert np.array_equal(np.sort(x, axis=0), np.sort(X[twin.order], axis=0))
         assert np.array_equal(np.sort(y.argmax(1)), np.sort(Y[twin.order]))
 

@@ -131,20 +131,33 @@ def test_the_kept_winner_is_the_model_its_final_run_would_train_again(tmp_path):
 
 
 class DecliningHyperModel(ImbalanceHyperModel):
-    """Trains nothing: each trial scores less than the one before, so the first one wins."""
+    """Sets every weight to the trial's number instead of training; each trial scores less than the one
+    before, so the first one wins."""
 
     def train(self, hp, model, **kwargs):
         self.trials = getattr(self, "trials", 0) + 1
+        model.set_weights([np.full_like(w, self.trials) for w in model.get_weights()])
         return Fit({OBJECTIVE: [1 / self.trials]}, [0], 0, None, 0, 0, [[]], [[]])
 
 
 def test_a_search_keeps_its_best_trial_not_its_latest(tmp_path):
+    """Also when later trials trained the same compiled model (only the learning rate differs)."""
     options = TrainingOptions(max_trials=3, epochs=1, tuner_seed=3)
     fold = FoldData(X, Y, X, Y, 3)
     hypermodel = DecliningHyperModel(resolve_model("mlp", (6,)).builder, resolve("baseline"), fold, 2, options)
-    result = search(hypermodel, options, directory=tmp_path, project="p", keep=lambda model, fit: fit)
+    one_structure = {"mlp_layers": 1, "mlp_units_0": 64, "dropout": 0.0, "batch_size": 32}
+    result = search(
+        hypermodel,
+        options,
+        directory=tmp_path,
+        project="p",
+        fixed=one_structure,
+        keep=lambda model, fit: (fit, model.get_weights()),
+    )
     assert [t.objective for t in result.trials] == [1, 1 / 2, 1 / 3]
-    assert result.winner is not None and result.winner.history == {OBJECTIVE: [1]}
+    assert result.winner is not None
+    fit, weights = result.winner
+    assert fit.history == {OBJECTIVE: [1]} and all(np.all(w == 1) for w in weights)
 
 
 @pytest.mark.parametrize("tuner", ["hyperband", "cv"])
