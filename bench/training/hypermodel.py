@@ -161,6 +161,16 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         self.compiled = compiled
         self.compute_seconds = 0.0  # in model.fit (less the harness's own scoring), over every fit
         self.not_applicable = ""  # set when the strategy refuses this data; keras-tuner only logs it
+        self.only_declaring = False
+
+    @contextlib.contextmanager
+    def declaring(self) -> Iterator[None]:
+        """Builds that only declare the hyperparameters (keras-tuner learning its search space): nothing compiles."""
+        self.only_declaring = True
+        try:
+            yield
+        finally:
+            self.only_declaring = False
 
     @contextlib.contextmanager
     def noting_refusal(self) -> Iterator[None]:
@@ -197,6 +207,8 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         if self.options.reduce_lr:
             hp.Choice("reduce_lr_factor", [0.5, 0.2])
             hp.Choice("reduce_lr_patience", [2, 3])
+        if self.only_declaring:
+            return model
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate),
             loss=self.strategy.loss(hp, fold.y_train, fold.num_classes),

@@ -6,8 +6,9 @@ iterator starts threads, some of which wait on timers. When those threads
 cannot spill onto another core (one core per worker with `--workers`, or a
 process pinned to one core) the process sits idle while they wait. Here the
 dataset never ends, so with `steps_per_epoch` Keras keeps one iterator for the
-whole fit; autotuning is off (for the stage Keras appends for class weights
-too), since a prefetch of one batch is all it would tune.
+whole fit; autotuning is off, since a prefetch of one batch is all it would
+tune. The dataset itself is kept per batch signature (`endless_dataset`), and
+each fit's iterator takes that fit's batches.
 
 The batches are the ones Keras's PyDataset path makes, in the same order, so
 results are bit-identical: the sampler's order is drawn before each epoch
@@ -23,13 +24,36 @@ epoch count assumes too). The other backends take the PyDataset itself.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
     from bench.training.batches import EpochBatches
+
+Batches = Iterator[tuple[np.ndarray, ...]]
+# Per batch signature: the dataset, and the fit whose batches it feeds (the latest to ask).
+_DATASETS: dict[tuple[tuple[tuple[int | None, ...], str], ...], tuple[Any, list[Callable[[], Batches]]]] = {}
+
+
+def endless_dataset(signature: tuple[Any, ...]) -> tuple[Any, list[Callable[[], Batches]]]:
+    """This process's dataset of batches of `signature`, and the list whose last entry makes each new iterator's
+    batches: a new iterator (one per fit) takes the batches of the fit that asked last.
+
+    Making a `from_generator` dataset traces its functions (about 15 ms, a few percent of a kept fit of
+    the default MLP); one per signature, kept, pays that once. A process runs one fit at a time.
+    """
+    import tensorflow as tf
+
+    key = tuple((tuple(spec.shape), spec.dtype.name) for spec in signature)
+    if key not in _DATASETS:
+        fits: list[Callable[[], Batches]] = []
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        dataset = tf.data.Dataset.from_generator(lambda: fits[-1](), output_signature=signature).prefetch(1)
+        _DATASETS[key] = dataset.with_options(options), fits
+    return _DATASETS[key]
 
 
 def tf_fit_arguments(batches: EpochBatches) -> dict[str, Any]:
@@ -45,7 +69,7 @@ def tf_fit_arguments(batches: EpochBatches) -> dict[str, Any]:
     shuffler.setstate(random.getstate())
     iterators = 0
 
-    def every_epoch() -> Iterator[tuple[np.ndarray, ...]]:
+    def every_epoch() -> Batches:
         nonlocal iterators
         iterators += 1
         if iterators > 1:  # two would share the sampler and the shuffler, and their batches would interleave
@@ -62,7 +86,6 @@ def tf_fit_arguments(batches: EpochBatches) -> dict[str, Any]:
                 yield batches[i]
 
     signature = tuple(tf.TensorSpec((None, *part.shape[1:]), tf.as_dtype(part.dtype)) for part in batches[0])
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    dataset = tf.data.Dataset.from_generator(every_epoch, output_signature=signature).prefetch(1)
-    return {"x": dataset.with_options(options), "steps_per_epoch": steps, "shuffle": False}  # shuffled already
+    dataset, fits = endless_dataset(signature)
+    fits[:] = [every_epoch]
+    return {"x": dataset, "steps_per_epoch": steps, "shuffle": False}  # shuffled already

@@ -83,6 +83,17 @@ class WithoutCheckpoints:
         return fit.kept_scores
 
 
+class DeclaredSpace:
+    """keras-tuner builds the model to learn the search space before the first trial (a mixin for every tuner):
+    that build needs the hyperparameters declared, not a compiled model, so it compiles nothing."""
+
+    hypermodel: ImbalanceHyperModel
+
+    def _populate_initial_space(self) -> None:  # keras-tuner's hook for this (AutoKeras overrides it too)
+        with self.hypermodel.declaring():
+            super()._populate_initial_space()  # type: ignore[misc]
+
+
 class CrossValidated:
     """Each trial fits once per fold (cv tuning); keras-tuner averages the folds' kept scores into the objective."""
 
@@ -170,12 +181,12 @@ class KeptEpochHyperbandOracle(PairedDraws, keras_tuner.oracles.HyperbandOracle)
         return super()._get_num_brackets()
 
 
-class Search(CrossValidated, WithoutCheckpoints, keras_tuner.Tuner):
+class Search(DeclaredSpace, CrossValidated, WithoutCheckpoints, keras_tuner.Tuner):
     """The tuner of random search and Bayesian optimisation (the oracle decides which): keras-tuner's own
     RandomSearch and BayesianOptimization classes add nothing but building their oracle."""
 
 
-class Hyperband(keras_tuner.Hyperband):
+class Hyperband(DeclaredSpace, keras_tuner.Hyperband):
     """keras-tuner's Hyperband tuner (continuing trials from their checkpoints) over a given oracle."""
 
     def __init__(self, hypermodel: ImbalanceHyperModel, oracle: keras_tuner.Oracle, **kwargs: Any) -> None:

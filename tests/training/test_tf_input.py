@@ -18,11 +18,15 @@ Y = np.array([0] * 45 + [1] * 18 + [2] * 7)
 CLASS_WEIGHTS = ClassWeights(np.array([1.0, 2.5, 6.0]), start=1)  # the per-sample weights change after epoch 1
 
 
-def oversampling_batches(weights: ClassWeights | None = None) -> EpochBatches:
+def oversampling_batches(weights: ClassWeights | None = None, seed: int = 4) -> EpochBatches:
     """A sampler that draws with replacement, so every epoch's order depends on the batches' own generator."""
     chance = 1 / np.bincount(Y)[Y]
     draw = lambda rng: rng.choice(len(Y), size=90, p=chance / chance.sum())  # noqa: E731
-    return EpochBatches(X, Y, 3, 16, draw, seed=4, weights=weights)
+    return EpochBatches(X, Y, 3, 16, draw, seed=seed, weights=weights)
+
+
+def rows_of_first_epoch(batches: list[tuple[np.ndarray, ...]]) -> np.ndarray:
+    return np.sort(np.concatenate([x for x, *_ in batches]), axis=0)
 
 
 def trained_weights(fast_path: bool, epochs: int = 3) -> list[np.ndarray]:
@@ -50,6 +54,20 @@ def test_each_epoch_holds_every_row_of_a_fresh_sampler_order():
         x, y, _ = (np.concatenate(part) for part in zip(*epoch, strict=True))
         assert np.array_equal(np.sort(x, axis=0), np.sort(X[twin.order], axis=0))
         assert np.array_equal(np.sort(y.argmax(1)), np.sort(Y[twin.order]))
+
+
+def test_one_kept_dataset_feeds_each_fit_its_own_batches():
+    first, first_twin, second, second_twin = (oversampling_batches(seed=seed) for seed in (4, 4, 5, 5))
+    first_twin.on_epoch_end()
+    second_twin.on_epoch_end()
+    dataset = tf_fit_arguments(first)["x"]
+    running = dataset.as_numpy_iterator()
+    started = [next(running)]  # the first fit's iterator has started
+    assert tf_fit_arguments(second)["x"] is dataset, "one dataset per batch signature"
+    new = [batch for _, batch in zip(range(len(second)), dataset.as_numpy_iterator(), strict=False)]
+    started += [next(running) for _ in range(len(first) - 1)]
+    assert np.array_equal(rows_of_first_epoch(new), np.sort(X[second_twin.order], axis=0))
+    assert np.array_equal(rows_of_first_epoch(started), np.sort(X[first_twin.order], axis=0))
 
 
 def test_the_global_random_state_is_left_alone():

@@ -4,9 +4,10 @@ import pytest
 
 from bench.config import TrainingOptions
 from bench.training.callbacks import OBJECTIVE
+from bench.training.compiled import CompiledModels
 from bench.training.hypermodel import Fit, FoldData, ImbalanceHyperModel
 from bench.training.models import resolve_model
-from bench.training.tuning import KeptEpochHyperbandOracle, PairedRandomSearchOracle, search
+from bench.training.tuning import KeptEpochHyperbandOracle, PairedRandomSearchOracle, make_tuner, search
 from strategies import resolve
 
 pytestmark = pytest.mark.backend
@@ -158,6 +159,21 @@ def test_a_search_keeps_its_best_trial_not_its_latest(tmp_path):
     assert result.winner is not None
     fit, weights = result.winner
     assert fit.history == {OBJECTIVE: [1]} and all(np.all(w == 1) for w in weights)
+
+
+@pytest.mark.parametrize("tuner", ["random", "hyperband"])
+def test_learning_the_search_space_compiles_no_model(tuner, tmp_path):
+    kept = CompiledModels()
+    options = TrainingOptions(tuner=tuner, max_trials=1, epochs=2)
+    fold = FoldData(X, Y, X, Y, 3)
+    hypermodel = ImbalanceHyperModel(
+        resolve_model("mlp", (6,)).builder, resolve("baseline"), fold, 2, options, compiled=kept
+    )
+    declared = {
+        hp.name for hp in make_tuner(hypermodel, options, directory=tmp_path, project="p").oracle.get_space().space
+    }
+    assert {"mlp_layers", "mlp_units_0", "dropout", "batch_size", "learning_rate"} <= declared
+    assert (kept.hits, kept.misses, len(kept.models)) == (0, 0, 0) and not hypermodel.only_declaring
 
 
 @pytest.mark.parametrize("tuner", ["hyperband", "cv"])
