@@ -113,8 +113,7 @@ BACKEND_NAMES = {"tensorflow", "jax", "torch"}
 # functions that need them (so that `list`, `status`, `report` and `export`, which import them, load no backend).
 KERAS_IMPORTS = {
     "bench.backend": "lazy",
-    "bench.execution.runner": "top",
-    "bench.execution.tasks": "top",
+    "bench.execution.tasks": "lazy",
     "bench.training.batches": "top",
     "bench.training.callbacks": "top",
     "bench.training.classifier": "top",
@@ -133,12 +132,17 @@ BACKEND_NAMES_MODULE = "bench.backend"
 
 
 def keras_import(source: str) -> str | None:
-    """ "top" if the source imports a backend package at import time, "lazy" if only inside functions, else None."""
+    """ "top" if the source imports a backend package at import time, "lazy" if only inside functions, else None
+    (imports for type checkers alone, under `if TYPE_CHECKING:`, never run)."""
     tree = ast.parse(source)
     functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     inside = {id(node) for function in functions for node in ast.walk(function)}
+    typing_only = [n for n in ast.walk(tree) if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]
+    never_run = {id(node) for block in typing_only for statement in block.body for node in ast.walk(statement)}
     found = None
     for node in ast.walk(tree):
+        if id(node) in never_run:
+            continue
         if isinstance(node, ast.Import):
             roots = {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -186,6 +190,7 @@ def test_the_keras_and_backend_name_rules_catch_what_they_should():
     assert keras_import("import keras\n") == "top"
     assert keras_import("try:\n    import torch\nexcept ImportError:\n    pass\n") == "top"
     assert keras_import("def f():\n    from keras import ops\n") == "lazy"
+    assert keras_import("if TYPE_CHECKING:\n    import keras_tuner\n") is None, "for type checkers only"
     assert keras_import("import numpy\nimport kerastuner_like\n") is None
     assert backend_name_checks("if name == 'jax':\n    pass\n") == [1]
     assert backend_name_checks("x = name in ('torch', 'jax')\n") == [1]

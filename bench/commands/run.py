@@ -49,7 +49,8 @@ def command(args: argparse.Namespace) -> int:
         if executor := start_workers_early(study, args.overwrite):  # outside: workers keep the real stderr
             cleanup.callback(executor.close)
         with start_up_lines_hidden():
-            load_backend()
+            if executor is None:  # tasks run here, or the executor asks the backend for GPUs; else only workers load it
+                load_backend()
             from bench.execution.progress import make_progress
             from bench.execution.runner import run_study
             from reports import write_report

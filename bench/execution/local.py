@@ -1,7 +1,7 @@
 """Tasks in the driver (serial) or in local worker processes (--workers), each with its share of CPU threads or a GPU.
 
-On a machine without a GPU device the workers start before the driver loads
-Keras (start_workers_early), so their imports overlap the driver's.
+On a machine without a GPU device the workers start at once, and the driver
+leaves Keras to them (start_workers_early).
 """
 
 from __future__ import annotations
@@ -130,12 +130,14 @@ def gpu_device_present(devices: Path = Path("/dev")) -> bool:
 
 
 def start_workers_early(study: Study, overwrite: bool) -> ProcessExecutor | None:
-    """Local workers started before the driver imports Keras, on a machine with no GPU; else None.
+    """Local workers started at once, on a machine with no GPU; else None.
 
-    A worker's start (spawn, imports, preparing the study) and the driver's
-    own Keras import each take seconds of CPU; started together they overlap
-    instead of queueing. Which GPU a worker gets must be fixed before its
-    backend loads, and only a loaded backend counts GPUs, so machines that
+    A worker's start (spawn, imports, preparing the study) takes seconds of
+    CPU and overlaps the driver's own setup. The driver of these workers
+    does not load Keras itself (they check the models too: tasks.preflight),
+    so its import does not share the cores with theirs before the first task.
+    Which GPU a worker gets must be fixed before its backend loads, and only
+    a loaded backend counts GPUs, so machines that
     may have one keep starting workers at the first task (make_executor). A
     rerun of a finished study starts none: it would only wait for them.
     """

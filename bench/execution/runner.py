@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import keras
-import keras_tuner
 import numpy as np
 import sklearn
 
@@ -35,12 +33,11 @@ from bench import backend
 from bench.execution.executors import Executor, make_executor
 from bench.execution.plan import Study
 from bench.execution.progress import PlainProgress
-from bench.execution.tasks import cell_task, project_name, search_task, tuning_seed
+from bench.execution.tasks import cell_task, preflight, project_name, search_task, tuning_seed
 from bench.records import Cell, Classifier, SearchOutcome
 from bench.storage.lock import study_lock
 from bench.storage.rows import FINAL, Status
 from bench.storage.store import Store
-from bench.training.models import check_builder
 from strategies import NotApplicable
 
 
@@ -63,16 +60,15 @@ def git_revision() -> str:
     return result.stdout.strip() if result.returncode == 0 else "unknown"
 
 
-def environment() -> dict[str, str]:
-    """Library versions, backend and hardware, for the report's provenance section."""
+def environment(backend_versions: dict[str, str]) -> dict[str, str]:
+    """Library versions, backend (as `preflight` found it where the models train) and hardware, for the report's
+    provenance section."""
     found = {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
-        "keras": keras.__version__,
-        "keras-tuner": keras_tuner.__version__,
-        **backend.versions(),
+        **backend_versions,
         "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores",
         "imbalance-bench revision": git_revision(),
     }
@@ -162,7 +158,8 @@ class Runner:
     def run(self) -> None:
         done = sum(row.status is Status.DONE for row in self.store.cells())
         self.progress.start(len(self.study.cells), done)
-        backend.enable_determinism()
+        if self.executor.in_driver:
+            backend.enable_determinism()
         # predict_on_batch retraces once per array shape (validation, test): expected, not news.
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
         self.skip_planned()
@@ -351,16 +348,17 @@ def run_study(
     executor: Executor | None = None,
     finish: Callable[[Store, Path], Any] | None = None,
 ) -> RunOutcome:
-    """Run or resume a prepared (validated) study, on `executor` if given, else its own.
+    """Run or resume a prepared (validated) study, on `executor` if given (its workers check the models, so
+    this process need not load Keras), else its own.
 
     `finish(store, directory)` runs last, under the study's lock: the command's report.
     """
     started = time.perf_counter()
     config = study.config
-    backend.share_gpu_memory()
-    for name, dataset in study.datasets.items():  # before the store exists: a bad model writes nothing
-        check_builder(*study.models[name], dataset.input_shape, dataset.num_classes, config.protocol.mixed_precision)
     directory = config.run.output_dir
+    # The models are checked before the folder exists (a bad model writes nothing): here, where the backend is
+    # loaded, before any worker starts (a finished study's rerun starts none); else by the caller's workers.
+    backend_versions = preflight(study) if executor is None else None
     with contextlib.ExitStack() as cleanup:  # closed in reverse order
         if not gc.get_freeze_count():  # a caller that froze objects itself keeps them frozen
             backend.freeze_long_lived_objects()
@@ -368,19 +366,20 @@ def run_study(
         if executor is None:
             executor = make_executor(study)  # before the folder exists: an unreachable scheduler writes nothing
         cleanup.callback(executor.close)  # (closing twice is harmless)
+        backend_versions = backend_versions or executor.submit(preflight).result()
         cleanup.enter_context(study_lock(directory))
         cleanup.callback(executor.close)  # workers stop before the lock is released
         settings = {**config.to_dict(), "workers": executor.capacity}  # how many ran, also when "auto" chose
         store = cleanup.enter_context(Store.for_study(directory, settings, config.fingerprint(), overwrite))
         backend.check_resumable(
-            backend.recorded_backend(store.meta("backend"), store.meta("environment")), backend.active()
+            backend.recorded_backend(store.meta("backend"), store.meta("environment")), backend_versions["backend"]
         )
         for name, dataset in study.datasets.items():
             store.add_dataset(name, dataset.class_names, study.models[name].name)
         store.add_cells(list(study.cells))
         store.set_meta(
-            backend=backend.active(),
-            environment=json.dumps(environment()),
+            backend=backend_versions["backend"],
+            environment=json.dumps(environment(backend_versions)),
             last_run_started=str(time.time()),
         )
         try:

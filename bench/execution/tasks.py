@@ -2,7 +2,9 @@
 
 The driver (bench.execution.runner) decides what runs and records every result; these
 functions run in its process or in worker processes (bench.execution.executors), so
-each takes the prepared study first and everything else as plain arguments.
+each takes the prepared study first and everything else as plain arguments. Keras
+and the training code are imported where a task uses them: a driver whose workers
+train imports this module without loading a backend (bench.commands.run).
 """
 
 from __future__ import annotations
@@ -12,27 +14,47 @@ import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
-import keras_tuner
 import numpy as np
 from scipy.special import softmax
 from sklearn.model_selection import StratifiedKFold
 
+from bench import backend
 from bench.data.features import fold_features
 from bench.data.splits import Fold, holdout
 from bench.execution.plan import Study
 from bench.metrics import score
 from bench.records import Cell, CellResult, Classifier, SearchOutcome, Trained
 from bench.storage.files import slug
-from bench.training.hypermodel import FoldData, ImbalanceHyperModel
-from bench.training.tuning import search
 from strategies import Strategy
+
+if TYPE_CHECKING:
+    import keras_tuner
+
+    from bench.training.hypermodel import FoldData
+
+
+def preflight(study: Study) -> dict[str, str]:
+    """Where the study's models will train, before the driver opens the store: each dataset's model builds
+    and outputs a logit per class (a UserError says what is wrong otherwise), and the versions of Keras,
+    keras-tuner and the backend found there, for the report's provenance."""
+    import keras
+    import keras_tuner
+
+    from bench.training.models import check_builder
+
+    backend.share_gpu_memory()
+    mixed_precision = study.config.protocol.mixed_precision
+    for name, dataset in study.datasets.items():
+        check_builder(*study.models[name], dataset.input_shape, dataset.num_classes, mixed_precision)
+    return {"keras": keras.__version__, "keras-tuner": keras_tuner.__version__, **backend.versions()}
 
 
 def fold_data(study: Study, dataset: str, strategy: Strategy, seed: int) -> tuple[FoldData, Fold, np.ndarray]:
     """The strategy's view of a seed (train and validation) and, apart, the test features."""
+    from bench.training.hypermodel import FoldData
+
     data = study.datasets[dataset]
     fold = study.folds[dataset, seed, strategy.stratified]
     features = fold_features(data, fold)
@@ -42,6 +64,8 @@ def fold_data(study: Study, dataset: str, strategy: Strategy, seed: int) -> tupl
 
 def fixed_hyperparameters(values: dict[str, Any]) -> keras_tuner.HyperParameters:
     """HyperParameters that answer every lookup with the tuned value."""
+    import keras_tuner
+
     hp = keras_tuner.HyperParameters()
     for name, value in values.items():
         hp.Fixed(name, value)
@@ -55,6 +79,8 @@ def project_name(dataset: str, strategy: str, seed: int = 0) -> str:
 
 def cv_folds(study: Study, dataset: str, seed: int, k: int) -> tuple[FoldData, ...]:
     """K stratified train/validation folds of `seed`'s training pool (its test rows never enter), for cv tuning."""
+    from bench.training.hypermodel import FoldData
+
     data = study.datasets[dataset]
     _, pool = holdout(data, seed)
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
@@ -112,6 +138,9 @@ def search_task(
     instead. `fixed` hyperparameters (the model stage of a staged search) are
     not tuned; the strategy's own are.
     """
+    from bench.training.hypermodel import ImbalanceHyperModel
+    from bench.training.tuning import search
+
     protocol, strategy = study.config.protocol, study.strategies[strategy_name]
     tuned_on = tuning_seed(study, dataset, strategy_name, seed)
     options = replace(protocol.training, tuner_seed=protocol.tuner_seed(dataset, seed))
@@ -143,6 +172,10 @@ def train(
     study: Study, directory: Path, cell: Cell, arrays: FoldData, x_test: np.ndarray, best: dict[str, Any]
 ) -> Trained:
     """The cell's model trained with the tuned hyperparameters, early-stopped on validation macro-F1."""
+    import keras
+
+    from bench.training.hypermodel import ImbalanceHyperModel
+
     config, data = study.config, study.datasets[cell.dataset]
     hypermodel = ImbalanceHyperModel(
         study.models[cell.dataset].builder,

@@ -36,8 +36,9 @@ def prepare_worker(config: dict[str, Any], threads: int, backend: str) -> None:
     os.environ["KERAS_BACKEND"] = backend
     os.environ["OMP_NUM_THREADS"] = str(threads)
     prepare_backend_environment()
-    with start_up_lines_hidden():
-        import bench.execution.tasks  # noqa: F401  (imported before the freeze below, not with the first task)
+    with start_up_lines_hidden():  # the tasks and the training code, imported before the freeze below
+        import bench.execution.tasks  # noqa: F401
+        import bench.training.tuning  # noqa: F401
     from bench.config import build_config
     from bench.execution.plan import prepare
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
+import sqlite3
 import subprocess
 import sys
 
@@ -72,6 +74,25 @@ def test_report_renders_from_the_store_without_a_keras_backend(tiny_study):
     result = subprocess.run([sys.executable, "-c", code, str(tiny_study)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tiny_study / "report.md").is_file()
+
+
+def test_a_run_whose_workers_train_never_loads_keras_in_the_driver(tmp_path):
+    """The driver's import would share the cores with the workers' own before the first task; they check the
+    model and report the versions instead."""
+    code = (
+        "import sys; import bench.execution.local as local; local.gpu_device_present = lambda: False;"
+        "from bench.commands.cli import main;"
+        "rc = main(['run', '--profile', 'smoke', '--strategy', 'baseline', '--epochs', '1', '--workers', '2',"
+        " '--out', sys.argv[1]]);"
+        "heavy = [m for m in ('tensorflow', 'keras', 'keras_tuner', 'jax', 'torch') if m in sys.modules];"
+        "print(heavy); sys.exit(rc or bool(heavy))"
+    )
+    out = tmp_path / "study"
+    result = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with sqlite3.connect(out / "bench.sqlite") as db:
+        (environment,) = db.execute("SELECT value FROM meta WHERE key = 'environment'").fetchone()
+    assert {"keras", "keras-tuner", "backend"} <= set(json.loads(environment)), "the workers' versions"
 
 
 def test_export_results_writes_one_row_per_cell(tiny_study, tmp_path, capsys):
