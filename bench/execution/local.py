@@ -150,6 +150,6 @@ def start_workers_early(study: Study, overwrite: bool) -> ProcessExecutor | None
     if not overwrite and study_finished(config.run.output_dir, config.fingerprint()):
         return None
     backend = chosen()
-    if not backend_installed(backend):  # the driver's load_backend says so in one line; workers would trace back
+    if not backend_installed(backend):  # the driver's load_backend says so in one line, before any worker starts
         return None
     return ProcessExecutor(study, workers, backend, gpus=[], start_now=True)

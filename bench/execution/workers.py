@@ -16,14 +16,17 @@ from bench.backend import (
     enable_determinism,
     freeze_long_lived_objects,
     limit_threads,
+    load_backend,
     prepare_backend_environment,
     start_up_lines_hidden,
 )
+from bench.errors import UserError
 from bench.execution.plan import Study
 
 Task = Callable[..., Any]
 
 _WORKER_STUDY: Study | None = None
+_START_FAILURE: UserError | None = None  # why this worker cannot run tasks (its backend does not load)
 
 
 def prepare_worker(config: dict[str, Any], threads: int, backend: str) -> None:
@@ -32,11 +35,16 @@ def prepare_worker(config: dict[str, Any], threads: int, backend: str) -> None:
     The backend is set, not inherited: a dask worker on another machine may
     have another KERAS_BACKEND, and a study never mixes backends.
     """
-    global _WORKER_STUDY
+    global _WORKER_STUDY, _START_FAILURE
     os.environ["KERAS_BACKEND"] = backend
     os.environ["OMP_NUM_THREADS"] = str(threads)
     prepare_backend_environment()
-    with start_up_lines_hidden():  # the tasks and the training code, imported before the freeze below
+    with start_up_lines_hidden():  # the backend, the tasks and the training code, imported before the freeze below
+        try:
+            load_backend()
+        except UserError as exc:  # raised by every task instead, so the driver says it in one line (not a traceback)
+            _START_FAILURE = exc
+            return
         import bench.execution.tasks  # noqa: F401
         import bench.training.tuning  # noqa: F401
     from bench.config import build_config
@@ -49,6 +57,8 @@ def prepare_worker(config: dict[str, Any], threads: int, backend: str) -> None:
 
 
 def in_worker(task: Task, *args: Any) -> Any:
+    if _START_FAILURE is not None:
+        raise _START_FAILURE
     assert _WORKER_STUDY is not None, "worker started without a study"
     return task(_WORKER_STUDY, *args)
 

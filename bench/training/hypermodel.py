@@ -207,12 +207,11 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         if self.options.reduce_lr:
             hp.Choice("reduce_lr_factor", [0.5, 0.2])
             hp.Choice("reduce_lr_patience", [2, 3])
+        optimizer = keras.optimizers.Adam(learning_rate)
+        loss = self.strategy.loss(hp, fold.y_train, fold.num_classes)  # a part may declare its knobs here too
         if self.only_declaring:
             return model
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss=self.strategy.loss(hp, fold.y_train, fold.num_classes),
-        )
+        model.compile(optimizer=optimizer, loss=loss)
         if self.strategy.adds_callbacks or self.strategy.retrains_classifier:  # they change the model: it is not kept
             return model
         return self.compiled.reuse(model)

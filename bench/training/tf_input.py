@@ -38,8 +38,8 @@ _DATASETS: dict[tuple[tuple[tuple[int | None, ...], str], ...], tuple[Any, list[
 
 
 def endless_dataset(signature: tuple[Any, ...]) -> tuple[Any, list[Callable[[], Batches]]]:
-    """This process's dataset of batches of `signature`, and the list whose last entry makes each new iterator's
-    batches: a new iterator (one per fit) takes the batches of the fit that asked last.
+    """This process's dataset of batches of `signature`, and the list a fit puts its batches' maker in: the next
+    iterator (one per fit) takes it out, so the dataset holds no fit's arrays, and a second iterator is refused.
 
     Making a `from_generator` dataset traces its functions (about 15 ms, a few percent of a kept fit of
     the default MLP); one per signature, kept, pays that once. A process runs one fit at a time.
@@ -49,9 +49,15 @@ def endless_dataset(signature: tuple[Any, ...]) -> tuple[Any, list[Callable[[], 
     key = tuple((tuple(spec.shape), spec.dtype.name) for spec in signature)
     if key not in _DATASETS:
         fits: list[Callable[[], Batches]] = []
+
+        def next_fit() -> Batches:
+            if not fits:  # two would share the sampler and the shuffler, and their batches would interleave
+                raise RuntimeError("this dataset feeds a single iterator per fit; make new arguments for each fit")
+            return fits.pop()()
+
         options = tf.data.Options()
         options.autotune.enabled = False
-        dataset = tf.data.Dataset.from_generator(lambda: fits[-1](), output_signature=signature).prefetch(1)
+        dataset = tf.data.Dataset.from_generator(next_fit, output_signature=signature).prefetch(1)
         _DATASETS[key] = dataset.with_options(options), fits
     return _DATASETS[key]
 
@@ -67,13 +73,8 @@ def tf_fit_arguments(batches: EpochBatches) -> dict[str, Any]:
     # with a copy of the state keeps the global one where this fit found it.
     shuffler = random.Random()
     shuffler.setstate(random.getstate())
-    iterators = 0
 
     def every_epoch() -> Batches:
-        nonlocal iterators
-        iterators += 1
-        if iterators > 1:  # two would share the sampler and the shuffler, and their batches would interleave
-            raise RuntimeError("this dataset feeds a single iterator; make a new one for each fit")
         epoch = batches.first_epoch
         while True:
             batches.on_epoch_end()

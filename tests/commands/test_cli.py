@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,6 +95,27 @@ def test_a_run_whose_workers_train_never_loads_keras_in_the_driver(tmp_path):
     with sqlite3.connect(out / "bench.sqlite") as db:
         (environment,) = db.execute("SELECT value FROM meta WHERE key = 'environment'").fetchone()
     assert {"keras", "keras-tuner", "backend"} <= set(json.loads(environment)), "the workers' versions"
+
+
+def test_a_backend_that_cannot_load_in_the_workers_is_refused_in_one_line(tmp_path):
+    """The driver of early workers does not import the backend itself: the workers' failure must say why."""
+    fake = tmp_path / "fake" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ImportError("libtorch_cpu.so: cannot open shared object file")\n')
+    code = (
+        "import sys; import bench.execution.local as local; local.gpu_device_present = lambda: False;"
+        "from bench.commands.cli import main;"
+        "sys.exit(main(['run', '--profile', 'smoke', '--workers', '2', '--out', sys.argv[1]]))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": os.pathsep.join([str(fake.parent), str(root)])}
+    out = tmp_path / "study"
+    command = [sys.executable, "-c", code, str(out)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: Keras cannot load its 'torch' backend")
+    assert not out.exists(), "nothing may be written"
 
 
 def test_export_results_writes_one_row_per_cell(tiny_study, tmp_path, capsys):
