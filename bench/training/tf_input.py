@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from bench.training.batches import EpochBatches
 
 Batches = Iterator[tuple[np.ndarray, ...]]
-# Per batch signature: the dataset, and the fit whose batches it feeds (the latest to ask).
+# Per batch signature: the dataset, and the list holding the next fit's batches until its iterator takes them.
 _DATASETS: dict[tuple[tuple[tuple[int | None, ...], str], ...], tuple[Any, list[Callable[[], Batches]]]] = {}
 
 
