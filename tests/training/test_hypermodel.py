@@ -6,8 +6,10 @@ from scipy.special import softmax
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, log_loss, recall_score
 
 from bench.config import TrainingOptions
+from bench.training import hypermodel as hypermodel_module
 from bench.training.batches import EpochBatches
 from bench.training.callbacks import OBJECTIVE, ValidationMetrics
+from bench.training.compiled import CompiledModels
 from bench.training.hypermodel import Fit, FoldData, ImbalanceHyperModel
 from bench.training.models import predict_logits, resolve_model
 from strategies import resolve
@@ -106,6 +108,38 @@ def test_one_epoch_records_the_objective_and_outputs_logits(fold, model_name):
     assert hypermodel.fit(hp, hypermodel.build(hp), epochs=1).keys() == fit.history.keys(), "keras-tuner's scores"
     assert model.output_shape == (None, 3)
     assert model.layers[-1].get_config()["activation"] == "linear", "models must output logits"
+
+
+def test_the_optimizer_made_at_compile_trains_the_weights_of_kerass_own_and_traces_the_step_once(fold, monkeypatch):
+    """Keras would make the optimizer's variables inside the first train step; on TensorFlow that traces the step
+    twice (once to lift them). Made at compile, they start as the same zeros: the same weights, bit for bit."""
+    _, builder = resolve_model("mlp", X.shape[1:])
+    traced: list[str] = []
+    step = keras.Model.train_step
+
+    def counting(model, *state_and_data):
+        traced.append(how)
+        return step(model, *state_and_data)
+
+    monkeypatch.setattr(keras.Model, "train_step", counting)
+    weights, optimizers_built = {}, {}
+    for how in ("at compile", "by keras"):
+        if how == "by keras":
+            monkeypatch.setattr(
+                hypermodel_module,
+                "compile_with_optimizer_built",
+                lambda model, optimizer, loss: model.compile(optimizer=optimizer, loss=loss),
+            )
+        hypermodel = ImbalanceHyperModel(builder, resolve("baseline"), fold, 3, compiled=CompiledModels(capacity=0))
+        hp = keras_tuner.HyperParameters()
+        model = hypermodel.build(hp)
+        optimizers_built[how] = model.optimizer.built
+        hypermodel.train(hp, model, epochs=2)
+        weights[how] = [keras.ops.convert_to_numpy(v) for v in model.variables]
+    assert optimizers_built == {"at compile": True, "by keras": False}
+    assert all(np.array_equal(a, b) for a, b in zip(weights["at compile"], weights["by keras"], strict=True))
+    if keras.backend.backend() == "tensorflow":  # JAX makes them before tracing anyway; PyTorch does not trace
+        assert (traced.count("at compile"), traced.count("by keras")) == (1, 2)
 
 
 class RecordingPart(StrategyPart):
