@@ -24,8 +24,19 @@ from bench.errors import UserError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UserError(f"{message} (see 'python -m bench {self.prog.split()[-1]} --help')")
+    """Refuses in one UserError line that names the help to read: the command's, once the command is known."""
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:  # argparse refuses them on the top-level parser, whose help does not list a command's options
+            self.error(f"unrecognized arguments: {' '.join(unknown)}", getattr(parsed, "command", None))
+        return parsed
+
+    def error(self, message: str, command: str | None = None) -> NoReturn:
+        words = self.prog.split()[1:] or ([command] if command else [])  # "bench run" -> ["run"]
+        raise UserError(f"{message} (see 'python -m bench {' '.join([*words, '--help'])}')")
 
 
 def workers_argument(text: str) -> int | str:

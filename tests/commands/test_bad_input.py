@@ -53,7 +53,12 @@ FLAGS = {
     "report of nothing": (["report", "nowhere"], "no study in nowhere"),
     "export of nothing": (["export", "nowhere"], "no study in nowhere"),
     "unknown export kind": (["export", "nowhere", "--what", "models"], "invalid choice"),
-    "unknown command": (["fly"], "invalid choice"),
+    "unknown command": (["fly"], "invalid choice: 'fly'"),
+    "unknown option of a command": (
+        ["report", "nowhere", "--out", "x"],
+        "unrecognized arguments: --out x (see 'python -m bench report --help')",
+    ),
+    "missing argument of a command": (["report"], "required: directory (see 'python -m bench report --help')"),
 }
 # Values that once failed mid-study after the store was written, or ran silently meaning nothing.
 OUT_OF_RANGE = {
