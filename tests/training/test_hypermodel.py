@@ -110,7 +110,7 @@ def test_one_epoch_records_the_objective_and_outputs_logits(fold, model_name):
     assert model.layers[-1].get_config()["activation"] == "linear", "models must output logits"
 
 
-def test_the_optimizer_made_at_compile_trains_the_weights_of_kerass_own_and_traces_the_step_once(fold, monkeypatch):
+def test_an_optimizer_made_at_compile_trains_as_one_keras_makes_and_traces_the_step_once(fold, monkeypatch):
     """Keras would make the optimizer's variables inside the first train step; on TensorFlow that traces the step
     twice (once to lift them). Made at compile, they start as the same zeros: the same weights, bit for bit."""
     _, builder = resolve_model("mlp", X.shape[1:])
