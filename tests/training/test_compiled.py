@@ -59,6 +59,25 @@ def test_a_reused_compiled_model_ends_with_the_weights_of_a_fresh_build(name):
     assert all(np.array_equal(a, b) for a, b in zip(reused, fresh, strict=True))
 
 
+def test_under_mixed_precision_a_second_build_trains_the_kept_model_to_a_fresh_builds_weights():
+    """The loss-scaling optimizer Keras wraps Adam in under mixed precision adds its variables again at each build."""
+    options = TrainingOptions(epochs=2, patience=2, min_epochs=1, mixed_precision=True)
+    kept, fresh = CompiledModels(), CompiledModels(capacity=0)
+    weights = []
+    try:
+        for compiled, seed in ((kept, 7), (kept, 1), (fresh, 1)):
+            hypermodel = ImbalanceHyperModel(mlp, resolve("baseline"), fold(), seed, options, compiled=compiled)
+            hp = hyperparameters()
+            model = hypermodel.build(hp)
+            hypermodel.fit(hp, model, epochs=options.epochs)
+            weights.append([keras.ops.convert_to_numpy(v) for v in [*model.variables, *model.optimizer.variables]])
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert (kept.hits, kept.misses) == (1, 1)
+    assert len(weights[1]) == len(weights[2])
+    assert all(np.array_equal(a, b) for a, b in zip(weights[1], weights[2], strict=True))
+
+
 def built(strategy: Strategy, rows: np.ndarray = TRAIN, **values: object) -> keras.Model:
     hypermodel = ImbalanceHyperModel(mlp, strategy, fold(rows), 1, OPTIONS, compiled=CompiledModels(capacity=0))
     return hypermodel.build(hyperparameters(**values))
