@@ -85,7 +85,6 @@ class Work:
     `models` is the (dataset, search seed) whose searches and cells try the
     same models (paired draws): a worker that ran one of them has those
     models compiled (bench.training.compiled), so the driver gives it the next.
-    Works of one `kind` (the task and its strategy) take about as long.
     """
 
     task: Callable[..., Any]
@@ -93,11 +92,6 @@ class Work:
     on_start: Callable[[], None]
     on_result: Callable[[Future], None]
     models: tuple[str, int]
-    strategy: str = ""
-
-    @property
-    def kind(self) -> tuple[str, str]:
-        return self.task.__name__, self.strategy
 
 
 class Runner:
@@ -115,8 +109,6 @@ class Runner:
         self.executor = executor
         self.queue: deque[Work] = deque()
         self.running: dict[Future, Work] = {}
-        self.started: dict[Future, float] = {}
-        self.seconds: dict[tuple[str, str], list[float]] = {}  # how long the finished works of each kind took
         self.waiting: dict[tuple[str, int], list[tuple[str, list[Cell]]]] = {}  # staged: searches awaiting the model
 
     def reused_base(self, strategy_name: str) -> str | None:
@@ -191,42 +183,27 @@ class Runner:
             while self.queue and len(self.running) < self.executor.capacity:
                 work = self.next_work(freed.popleft() if freed else None)
                 work.on_start()
-                started = time.perf_counter()
-                future = self.executor.submit(work.task, *work.args)
-                self.running[future], self.started[future] = work, started
+                self.running[self.executor.submit(work.task, *work.args)] = work
             for future in self.executor.wait(self.running):
                 work = self.running.pop(future)
-                self.seconds.setdefault(work.kind, []).append(time.perf_counter() - self.started.pop(future))
                 work.on_result(future)
                 freed.append(work.models)
 
     def next_work(self, freed: tuple[str, int] | None) -> Work:
-        """With workers: queued work on the models a just-idle worker has compiled, else on models no worker is
-        training, else any; of those, the kind that has taken longest so far (kinds not seen yet after, in queue
-        order). Serially: the first queued.
+        """The first queued work on the models a just-idle worker has compiled, else on models no worker is
+        training, else the first: with workers, each (dataset, seed) tends to stay on one of them.
 
-        Each (dataset, seed) tends to stay on one worker, and its longest
-        works start first, so that the study does not end with one worker on
-        a long task while the others idle. A local pool hands a task to its
-        only idle process, which is the one whose task just ended; the order
-        changes no number.
+        A local pool hands a task to its only idle process, which is the one
+        whose task just ended; the order changes no number.
         """
-        if self.executor.capacity == 1:
-            return self.queue.popleft()
         busy = {work.models for work in self.running.values()}
-        for wanted in (lambda work: work.models == freed, lambda work: work.models not in busy, lambda work: True):
-            candidates = [index for index, work in enumerate(self.queue) if wanted(work)]
-            if candidates:
-                break
-        index = max(candidates, key=lambda i: self.expected_seconds(self.queue[i]))  # the first of equals
-        work = self.queue[index]
-        del self.queue[index]
-        return work
-
-    def expected_seconds(self, work: Work) -> float:
-        """The mean time of the finished works of its kind; 0 before one finished."""
-        seconds = self.seconds.get(work.kind, [])
-        return sum(seconds) / len(seconds) if seconds else 0.0
+        preferred = [lambda work: work.models == freed, lambda work: work.models not in busy]
+        for wanted in preferred if self.executor.capacity > 1 else ():
+            for index, work in enumerate(self.queue):
+                if wanted(work):
+                    del self.queue[index]
+                    return work
+        return self.queue.popleft()
 
     def start_group(self, dataset: str, strategy: str, cells: list[Cell]) -> None:
         """Queue the cells of each search that is done, and the searches that are not (per seed, with per-seed tuning).
@@ -264,7 +241,6 @@ class Runner:
                 lambda: self.progress.search(dataset, strategy, self.study.config.protocol.max_trials),
                 lambda future: self.searched(dataset, strategy, seed, cells, future),
                 (dataset, seed),
-                strategy,
             )
         )
 
@@ -279,7 +255,6 @@ class Runner:
                 lambda key=cell.key: self.store.start_cell(key),
                 lambda future, cell=cell: self.record(cell, future),
                 (cell.dataset, protocol.search_of(cell.seed)),
-                cell.strategy,
             )
             for cell in cells
         ]

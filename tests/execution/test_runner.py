@@ -17,7 +17,6 @@ from sklearn.metrics import f1_score, recall_score
 
 from bench.commands.cli import main
 from bench.execution import runner, tasks
-from bench.execution.local import SerialExecutor
 from tests.conftest import run_tiny
 
 pytestmark = pytest.mark.backend
@@ -436,22 +435,3 @@ def test_a_worker_is_given_work_on_the_models_it_has_compiled():
     serial = runner.Runner(None, None, Path("."), None, Workers(1))
     serial.queue.extend(queued_on(("d", 1), ("d", 2)))
     assert serial.next_work(("d", 2)).args == (0,), "serially, the queue's order"
-
-
-def searched(study: object, strategy: str) -> str:
-    return strategy
-
-
-def test_of_the_work_on_its_models_a_worker_starts_the_kind_that_took_longest():
-    """So a study does not end with one worker on a long search while the others idle; kinds not seen yet wait."""
-    works = [runner.Work(searched, (name,), lambda: None, lambda future: None, ("d", 1), name) for name in "abcd"]
-    serial = runner.Runner(None, None, Path("."), None, SerialExecutor(None))
-    serial.queue.extend(works[:3])
-    serial.drain()
-    assert set(serial.seconds) == {("searched", name) for name in "abc"}, "each finished work's time, by kind"
-    driver = runner.Runner(None, None, Path("."), None, Workers(2))
-    driver.queue.extend([*works, *queued_on(("d", 2))])
-    driver.seconds = {("searched", "a"): [1.0], ("searched", "b"): [3.0, 2.0], ("searched", "c"): [0.5]}
-    assert [driver.next_work(("d", 1)).strategy for _ in "abcd"] == ["b", "a", "c", "d"]
-    serial.queue.extend(works)
-    assert serial.next_work(None).strategy == "a", "serially, the queue's order"
