@@ -106,7 +106,7 @@ class CompiledModels:
             return fresh
         kept = self.models.get(key)
         if kept is not None and structure_key(kept) == key:  # unchanged since (a layer frozen would show)
-            if not fresh.optimizer.built:  # built at compile where its model was (a LossScaleOptimizer builds twice)
+            if not fresh.optimizer.built:  # compile built it if it could; Keras's LossScaleOptimizer would add more
                 fresh.optimizer.build(fresh.trainable_variables)  # its step count, learning rate and zeroed moments
             source, target = _state(fresh), _state(kept)
             if [v.shape for v in source] == [v.shape for v in target]:

@@ -56,11 +56,11 @@ def fit_inputs(batches: EpochBatches) -> tuple[dict[str, Any], list[keras.callba
 def compile_with_optimizer_built(model: keras.Model, optimizer: keras.optimizers.Optimizer, loss: Any) -> None:
     """`model.compile`, with the optimizer's variables made at once, as Keras's own `compile_from_config` does.
 
-    On TensorFlow Keras would otherwise make them inside the first traced train
-    step, where making a variable costs several times what it does eagerly (a
-    tenth of the cost of tracing a new model's step); they start as the same
-    zeros either way. A model with a layer not built yet (a subclassed model
-    before its first call) has no variables to make them for, and is left to Keras.
+    Keras would otherwise make them in the first train step; on TensorFlow that
+    step is a traced function, which TensorFlow traces a second time to lift
+    variables made inside it. They start as the same zeros either way. A model
+    with a layer not built yet (a subclassed model before its first call) has
+    no variables to make them for, and is left to Keras.
     """
     model.compile(optimizer=optimizer, loss=loss)
     if all(layer.built for layer in [model, *all_layers(model)]):
