@@ -100,14 +100,17 @@ class CompiledModels:
         self.hits = self.misses = 0
 
     def reuse(self, fresh: keras.Model) -> keras.Model:
-        """A kept model of `fresh`'s structure holding `fresh`'s starting state, else `fresh` (kept for next time)."""
+        """A kept model of `fresh`'s structure holding `fresh`'s starting state, else `fresh` (kept for next time).
+
+        `fresh` comes with its optimizer built (hypermodel.compile_with_optimizer_built): its step count,
+        learning rate and zeroed moments are state to copy. One without has less state than the kept
+        model, and is not a hit.
+        """
         key = structure_key(fresh)
         if key is None:
             return fresh
         kept = self.models.get(key)
         if kept is not None and structure_key(kept) == key:  # unchanged since (a layer frozen would show)
-            if not fresh.optimizer.built:  # compile built it if it could; Keras's LossScaleOptimizer would add more
-                fresh.optimizer.build(fresh.trainable_variables)  # its step count, learning rate and zeroed moments
             source, target = _state(fresh), _state(kept)
             if [v.shape for v in source] == [v.shape for v in target]:
                 for variable, value in zip(target, source, strict=True):
