@@ -5,11 +5,12 @@ train and predict functions is 1.2 s of a 2 s fit of the default MLP on
 TensorFlow. Searches of one (dataset, seed) try the same models (paired
 draws), and each final run retrains a model its search tried. So a fit
 whose structure matches an earlier one in this process trains that earlier,
-compiled model instead: every variable of a fresh seeded build (weights,
-fold statistics, dropout seed states) and of its freshly built optimiser
-(step count, learning rate, zeroed moments) is copied in first, so the fit
-starts where the fresh build would and ends with the same weights, bit for
-bit (tests/training/test_compiled.py, on every backend).
+compiled model instead, and the fresh build is never compiled: every
+variable of the fresh seeded build (weights, fold statistics, dropout seed
+states) is copied in first, and the optimiser gets back the state it had when
+freshly built (step count, zeroed moments) at the new learning rate, so the
+fit starts where the fresh build would and ends with the same weights, bit
+for bit (tests/training/test_compiled.py, on every backend).
 
 A traced function also holds what is not a variable: the layers' and the
 loss's configuration, and tensors a layer computed (the statistics of
@@ -25,6 +26,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -59,10 +61,27 @@ def _constants(layer: Any) -> list[str]:
     return found
 
 
-def structure_key(model: keras.Model) -> str | None:
-    """What a compiled model's traced functions depend on besides its variables; None when that cannot be read."""
+def compile_with_optimizer_built(model: keras.Model, optimizer: keras.optimizers.Optimizer, loss: Any) -> None:
+    """`model.compile`, with the optimizer's variables made at once, as Keras's own `compile_from_config` does.
+
+    Keras would otherwise make them in the first train step; on TensorFlow that
+    step is a traced function, which TensorFlow traces a second time to lift
+    variables made inside it. They start as the same zeros either way. A model
+    with a layer not built yet (a subclassed model before its first call) has
+    no variables to make them for, and is left to Keras.
+    """
+    model.compile(optimizer=optimizer, loss=loss)
+    if all(layer.built for layer in [model, *all_layers(model)]):
+        model.optimizer.build(model.trainable_variables)
+
+
+def structure_key(model: keras.Model, loss: Any, optimizer: keras.optimizers.Optimizer) -> str | None:
+    """What the traced functions of `model` compiled with `loss` and `optimizer` depend on besides variables.
+
+    The optimizer as given to compile (Keras wraps it for mixed precision, as
+    the dtype policy in the key says); None when any of it cannot be read.
+    """
     layers = list(all_layers(model))
-    loss, optimizer = model.loss, model.optimizer
     if not all(_trusted(type(part)) for part in (model, *layers, loss, optimizer)):
         return None
     try:
@@ -76,8 +95,6 @@ def structure_key(model: keras.Model) -> str | None:
                 loss.get_config(),
                 type(optimizer).__qualname__,
                 {k: v for k, v in optimizer.get_config().items() if k != "learning_rate"},
-                model.steps_per_execution,
-                str(model.jit_compile),
             ],
             sort_keys=True,
             default=repr,
@@ -87,8 +104,17 @@ def structure_key(model: keras.Model) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _state(model: keras.Model) -> list[keras.Variable]:
-    return [*model.variables, *model.optimizer.variables]
+@dataclass(frozen=True)
+class Kept:
+    """A compiled model, the optimizer it was given, and that optimizer's state when it was freshly built."""
+
+    model: keras.Model
+    optimizer: keras.optimizers.Optimizer
+    fresh_optimizer_state: list[np.ndarray]
+
+    def unchanged(self, key: str) -> bool:
+        """Whether the model still has the structure it was kept under (a layer frozen since would show)."""
+        return structure_key(self.model, self.model.loss, self.optimizer) == key
 
 
 class CompiledModels:
@@ -96,34 +122,41 @@ class CompiledModels:
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         self.capacity = capacity
-        self.models: OrderedDict[str, keras.Model] = OrderedDict()
+        self.models: OrderedDict[str, Kept] = OrderedDict()
         self.hits = self.misses = 0
 
-    def reuse(self, fresh: keras.Model) -> keras.Model:
-        """A kept model of `fresh`'s structure holding `fresh`'s starting state, else `fresh` (kept for next time).
+    def compiled(self, fresh: keras.Model, optimizer: keras.optimizers.Optimizer, loss: Any) -> keras.Model:
+        """A kept model of `fresh`'s structure holding `fresh`'s starting state, else `fresh` compiled (and kept).
 
-        `fresh` comes with its optimizer built (hypermodel.compile_with_optimizer_built): its step count,
-        learning rate and zeroed moments are state to copy. One without has less state than the kept
-        model, and is not a hit.
+        A hit compiles nothing: the kept model takes every variable of `fresh`,
+        and its optimizer the state it had when freshly built (step count and
+        moments; the learning rate is `optimizer`'s), which is what building
+        `optimizer` would have made. A fresh model whose variables differ in
+        number or shape (a subclassed model not built yet) is no hit.
         """
-        key = structure_key(fresh)
-        if key is None:
-            return fresh
-        kept = self.models.get(key)
-        if kept is not None and structure_key(kept) == key:  # unchanged since (a layer frozen would show)
-            source, target = _state(fresh), _state(kept)
+        key = structure_key(fresh, loss, optimizer)
+        kept = self.models.get(key) if key is not None else None
+        if kept is not None and kept.unchanged(key):
+            source, target = fresh.variables, kept.model.variables
             if [v.shape for v in source] == [v.shape for v in target]:
                 for variable, value in zip(target, source, strict=True):
                     variable.assign(value)
+                for variable, value in zip(kept.model.optimizer.variables, kept.fresh_optimizer_state, strict=True):
+                    variable.assign(value)
+                kept.model.optimizer.learning_rate.assign(optimizer.learning_rate)
                 # Keras builds a new model's loss at its first fit, on JAX and PyTorch from a batch it draws
                 # (which takes a shuffle from Python's random and a seed from torch's): unbuilt again, the
                 # kept model's fit makes the same draws, and trains from the random state a new model's would.
-                kept._compile_loss.built = False
+                kept.model._compile_loss.built = False
                 self.models.move_to_end(key)
                 self.hits += 1
-                return kept
+                return kept.model
+        compile_with_optimizer_built(fresh, optimizer, loss)
+        if key is None or not fresh.optimizer.built:  # an optimizer built later would have state to copy
+            return fresh
         self.misses += 1
-        self.models[key] = fresh
+        state = [keras.ops.convert_to_numpy(v) for v in fresh.optimizer.variables]
+        self.models[key] = Kept(fresh, optimizer, state)
         self.models.move_to_end(key)
         while len(self.models) > self.capacity:
             self.models.popitem(last=False)

@@ -24,7 +24,7 @@ from bench.records import Trained
 from bench.training.batches import EpochBatches, FeedEpoch
 from bench.training.callbacks import StopOnDivergence, ValidationMetrics, early_stopping
 from bench.training.classifier import classifier_layer, classifier_record, freeze_all_but, reinitialise
-from bench.training.compiled import COMPILED, CompiledModels, all_layers
+from bench.training.compiled import COMPILED, CompiledModels, all_layers, compile_with_optimizer_built
 from bench.training.models import FOLD_NORMALIZATION, Builder, predict_logits
 from bench.training.tf_input import tf_fit_arguments
 from strategies.base import ClassifierStage, NotApplicable, Strategy
@@ -51,20 +51,6 @@ def fit_inputs(batches: EpochBatches) -> tuple[dict[str, Any], list[keras.callba
     if feeds_one_tf_dataset():
         return tf_fit_arguments(batches), []
     return {"x": batches}, [FeedEpoch(batches)]
-
-
-def compile_with_optimizer_built(model: keras.Model, optimizer: keras.optimizers.Optimizer, loss: Any) -> None:
-    """`model.compile`, with the optimizer's variables made at once, as Keras's own `compile_from_config` does.
-
-    Keras would otherwise make them in the first train step; on TensorFlow that
-    step is a traced function, which TensorFlow traces a second time to lift
-    variables made inside it. They start as the same zeros either way. A model
-    with a layer not built yet (a subclassed model before its first call) has
-    no variables to make them for, and is left to Keras.
-    """
-    model.compile(optimizer=optimizer, loss=loss)
-    if all(layer.built for layer in [model, *all_layers(model)]):
-        model.optimizer.build(model.trainable_variables)
 
 
 def float32_logits(model: keras.Model, input_shape: tuple[int, ...]) -> keras.Model:
@@ -221,14 +207,14 @@ class ImbalanceHyperModel(keras_tuner.HyperModel):
         if self.options.reduce_lr:
             hp.Choice("reduce_lr_factor", [0.5, 0.2])
             hp.Choice("reduce_lr_patience", [2, 3])
-        optimizer = keras.optimizers.Adam(learning_rate)
         loss = self.strategy.loss(hp, fold.y_train, fold.num_classes)  # a part may declare its knobs here too
         if self.only_declaring:
             return model
-        compile_with_optimizer_built(model, optimizer, loss)
+        optimizer = keras.optimizers.Adam(learning_rate)
         if self.strategy.adds_callbacks or self.strategy.retrains_classifier:  # they change the model: it is not kept
+            compile_with_optimizer_built(model, optimizer, loss)
             return model
-        return self.compiled.reuse(model)
+        return self.compiled.compiled(model, optimizer, loss)
 
     def trained(self, model: keras.Model, fit: Fit, x_test: np.ndarray) -> Trained:
         """What a cell keeps of a fitted model: its validation and test logits and how it trained.

@@ -78,20 +78,28 @@ def test_under_mixed_precision_a_second_build_trains_the_kept_model_to_a_fresh_b
     assert all(np.array_equal(a, b) for a, b in zip(weights[1], weights[2], strict=True))
 
 
-def built(strategy: Strategy, rows: np.ndarray = TRAIN, **values: object) -> keras.Model:
-    hypermodel = ImbalanceHyperModel(mlp, strategy, fold(rows), 1, OPTIONS, compiled=CompiledModels(capacity=0))
+def built(
+    strategy: Strategy, rows: np.ndarray = TRAIN, compiled: CompiledModels | None = None, **values: object
+) -> keras.Model:
+    compiled = CompiledModels(capacity=0) if compiled is None else compiled
+    hypermodel = ImbalanceHyperModel(mlp, strategy, fold(rows), 1, OPTIONS, compiled=compiled)
     return hypermodel.build(hyperparameters(**values))
 
 
+def key(*args: object, **values: object) -> str | None:
+    model = built(*args, **values)
+    return structure_key(model, model.loss, model.optimizer)
+
+
 def test_the_key_holds_what_a_trace_captures_and_not_the_weights():
-    baseline = structure_key(built(resolve("baseline")))
-    assert baseline == structure_key(built(resolve("oversample"))), "same model and loss: the sampler is data"
-    assert baseline == structure_key(built(resolve("baseline"), learning_rate=5e-3)), "a variable of the optimiser"
-    assert baseline != structure_key(built(resolve("baseline"), dropout=0.3))
-    assert baseline != structure_key(built(resolve("focal[gamma=2.0]")))
-    assert structure_key(built(resolve("focal[gamma=2.0]"))) != structure_key(built(resolve("focal[gamma=3.0]")))
+    baseline = key(resolve("baseline"))
+    assert baseline == key(resolve("oversample")), "same model and loss: the sampler is data"
+    assert baseline == key(resolve("baseline"), learning_rate=5e-3), "a variable of the optimiser"
+    assert baseline != key(resolve("baseline"), dropout=0.3)
+    assert baseline != key(resolve("focal[gamma=2.0]"))
+    assert key(resolve("focal[gamma=2.0]")) != key(resolve("focal[gamma=3.0]"))
     # Fold statistics are variables (FoldNormalization), except on JAX (Keras's Normalization: constants).
-    assert (baseline == structure_key(built(resolve("baseline"), OTHER))) == reads_fold_statistics_as_variables()
+    assert (baseline == key(resolve("baseline"), OTHER)) == reads_fold_statistics_as_variables()
 
 
 def test_the_statistics_of_kerass_own_normalization_are_in_the_key():
@@ -101,11 +109,13 @@ def test_the_statistics_of_kerass_own_normalization_are_in_the_key():
         layer = keras.layers.Normalization()
         model = keras.Model(inputs, keras.layers.Dense(3)(layer(inputs)))
         layer.adapt(x_train)
-        model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
         return model
 
-    assert structure_key(normalised(X[TRAIN])) == structure_key(normalised(X[TRAIN]))
-    assert structure_key(normalised(X[TRAIN])) != structure_key(normalised(X[OTHER])), "a trace captures them"
+    def normalised_key(x_train: np.ndarray) -> str | None:
+        return structure_key(normalised(x_train), keras.losses.CategoricalCrossentropy(), keras.optimizers.Adam())
+
+    assert normalised_key(X[TRAIN]) == normalised_key(X[TRAIN])
+    assert normalised_key(X[TRAIN]) != normalised_key(X[OTHER]), "a trace captures them"
 
 
 def test_a_model_kept_from_another_fold_trains_as_a_fresh_build_on_this_one():
@@ -143,10 +153,11 @@ class Doubled(keras.layers.Layer):
 def test_a_model_with_a_layer_of_another_package_is_never_kept():
     inputs = keras.Input((6,))
     model = keras.Model(inputs, keras.layers.Dense(3)(Doubled()(inputs)))
-    model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
-    assert structure_key(model) is None
+    loss, optimizer = keras.losses.CategoricalCrossentropy(from_logits=True), keras.optimizers.Adam()
+    assert structure_key(model, loss, optimizer) is None
     kept = CompiledModels()
-    assert kept.reuse(model) is model and not kept.models
+    assert kept.compiled(model, optimizer, loss) is model and not kept.models
+    assert model.optimizer is optimizer, "compiled all the same"
 
 
 class Watching(StrategyPart):
@@ -168,8 +179,8 @@ def test_a_strategy_with_callbacks_trains_a_model_of_its_own():
 
 def test_a_kept_model_changed_since_is_not_reused():
     kept = CompiledModels()
-    model = built(resolve("baseline"))
-    assert kept.reuse(model) is model
+    model = built(resolve("baseline"), compiled=kept)
     model.layers[-1].trainable = False
-    again = built(resolve("baseline"))
-    assert kept.reuse(again) is again and kept.hits == 0
+    again = built(resolve("baseline"), compiled=kept)
+    assert again is not model and (kept.hits, kept.misses) == (0, 2)
+    assert built(resolve("baseline"), compiled=kept) is again and kept.hits == 1

@@ -6,7 +6,7 @@ from scipy.special import softmax
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, log_loss, recall_score
 
 from bench.config import TrainingOptions
-from bench.training import hypermodel as hypermodel_module
+from bench.training import compiled as compiled_module
 from bench.training.batches import EpochBatches
 from bench.training.callbacks import OBJECTIVE, ValidationMetrics
 from bench.training.compiled import CompiledModels
@@ -126,7 +126,7 @@ def test_an_optimizer_made_at_compile_trains_as_one_keras_makes_and_traces_the_s
     for how in ("at compile", "by keras"):
         if how == "by keras":
             monkeypatch.setattr(
-                hypermodel_module,
+                compiled_module,
                 "compile_with_optimizer_built",
                 lambda model, optimizer, loss: model.compile(optimizer=optimizer, loss=loss),
             )
