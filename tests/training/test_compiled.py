@@ -5,6 +5,7 @@ import pytest
 
 from bench.backend import reads_fold_statistics_as_variables
 from bench.config import TrainingOptions
+from bench.training import compiled as compiled_module
 from bench.training.compiled import CompiledModels, structure_key
 from bench.training.hypermodel import FoldData, ImbalanceHyperModel
 from bench.training.models import mlp
@@ -116,6 +117,16 @@ def test_the_statistics_of_kerass_own_normalization_are_in_the_key():
 
     assert normalised_key(X[TRAIN]) == normalised_key(X[TRAIN])
     assert normalised_key(X[TRAIN]) != normalised_key(X[OTHER]), "a trace captures them"
+
+
+def test_a_hit_compiles_nothing(monkeypatch):
+    compiles = []
+    real = compiled_module.compile_with_optimizer_built
+    monkeypatch.setattr(compiled_module, "compile_with_optimizer_built", lambda *a: compiles.append(real(*a)))
+    kept = CompiledModels()
+    first = built(resolve("baseline"), compiled=kept)
+    assert built(resolve("baseline"), compiled=kept, learning_rate=5e-3) is first
+    assert len(compiles) == 1 and (kept.hits, kept.misses) == (1, 1)
 
 
 def test_a_model_kept_from_another_fold_trains_as_a_fresh_build_on_this_one():
