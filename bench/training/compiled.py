@@ -95,6 +95,8 @@ def structure_key(model: keras.Model, loss: Any, optimizer: keras.optimizers.Opt
                 loss.get_config(),
                 type(optimizer).__qualname__,
                 {k: v for k, v in optimizer.get_config().items() if k != "learning_rate"},
+                model.steps_per_execution,
+                str(model.jit_compile),  # "auto" resolves as compile would (devices, op determinism)
             ],
             sort_keys=True,
             default=repr,
@@ -106,15 +108,18 @@ def structure_key(model: keras.Model, loss: Any, optimizer: keras.optimizers.Opt
 
 @dataclass(frozen=True)
 class Kept:
-    """A compiled model, the optimizer it was given, and that optimizer's state when it was freshly built."""
+    """A compiled model, the optimizer it was given, what compile made of it (Keras wraps it for mixed
+    precision), and that optimizer's state when it was freshly built."""
 
     model: keras.Model
     optimizer: keras.optimizers.Optimizer
+    compiled_optimizer: keras.optimizers.Optimizer
     fresh_optimizer_state: list[np.ndarray]
 
     def unchanged(self, key: str) -> bool:
-        """Whether the model still has the structure it was kept under (a layer frozen since would show)."""
-        return structure_key(self.model, self.model.loss, self.optimizer) == key
+        """Whether the model still is as it was kept (a layer frozen or a compile since would show)."""
+        same_compile = self.model.optimizer is self.compiled_optimizer
+        return same_compile and structure_key(self.model, self.model.loss, self.optimizer) == key
 
 
 class CompiledModels:
@@ -156,7 +161,7 @@ class CompiledModels:
             return fresh
         self.misses += 1
         state = [keras.ops.convert_to_numpy(v) for v in fresh.optimizer.variables]
-        self.models[key] = Kept(fresh, optimizer, state)
+        self.models[key] = Kept(fresh, optimizer, fresh.optimizer, state)
         self.models.move_to_end(key)
         while len(self.models) > self.capacity:
             self.models.popitem(last=False)

@@ -129,6 +129,15 @@ def test_a_hit_compiles_nothing(monkeypatch):
     assert len(compiles) == 1 and (kept.hits, kept.misses) == (1, 1)
 
 
+def test_a_model_compiled_when_jit_compile_resolved_otherwise_is_not_reused(monkeypatch):
+    """Keras resolves jit_compile="auto" from the process's state too (devices; TensorFlow's op determinism)."""
+    kept = CompiledModels()
+    first = built(resolve("baseline"), compiled=kept)
+    monkeypatch.setattr(keras.Model, "_resolve_auto_jit_compile", lambda model: not first.jit_compile)
+    second = built(resolve("baseline"), compiled=kept)
+    assert second is not first and second.jit_compile != first.jit_compile and kept.hits == 0
+
+
 def test_a_model_kept_from_another_fold_trains_as_a_fresh_build_on_this_one():
     kept = CompiledModels()
     trained(resolve("baseline"), kept, rows=OTHER)
@@ -195,3 +204,5 @@ def test_a_kept_model_changed_since_is_not_reused():
     again = built(resolve("baseline"), compiled=kept)
     assert again is not model and (kept.hits, kept.misses) == (0, 2)
     assert built(resolve("baseline"), compiled=kept) is again and kept.hits == 1
+    again.compile(optimizer=keras.optimizers.Adam(beta_1=0.5), loss=again.loss)
+    assert built(resolve("baseline"), compiled=kept) is not again and (kept.hits, kept.misses) == (1, 3)
