@@ -61,7 +61,7 @@ def test_a_reused_compiled_model_ends_with_the_weights_of_a_fresh_build(name):
 
 
 def test_under_mixed_precision_a_second_build_trains_the_kept_model_to_a_fresh_builds_weights():
-    """The loss-scaling optimizer Keras wraps Adam in under mixed precision adds its variables again at each build."""
+    """Under mixed precision Keras wraps Adam in a loss-scaling optimizer: its step counter and scale are state too."""
     options = TrainingOptions(epochs=2, patience=2, min_epochs=1, mixed_precision=True)
     kept, fresh = CompiledModels(), CompiledModels(capacity=0)
     weights = []
